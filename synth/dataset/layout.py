@@ -109,11 +109,7 @@ class ManifestEntry:
     @classmethod
     def from_json(cls, line: str) -> ManifestEntry:
         d = json.loads(line)
-        if (
-            not isinstance(d, dict)
-            or not isinstance(d.get("id"), int)
-            or not isinstance(d.get("files"), dict)
-        ):
+        if not isinstance(d, dict) or not isinstance(d.get("id"), int) or not isinstance(d.get("files"), dict):
             raise ValueError("not a manifest entry")
         return cls(int(d["id"]), dict(d["files"]), dict(d.get("sha256", {})), dict(d.get("bytes", {})))
 

@@ -202,15 +202,11 @@ class DatasetWriter:
                 old = json.loads(meta_path.read_text("utf-8"))
             except (OSError, ValueError) as exc:
                 if not force:
-                    raise DatasetError(
-                        f"{meta_path} is unreadable ({exc}); use --force to overwrite"
-                    ) from exc
+                    raise DatasetError(f"{meta_path} is unreadable ({exc}); use --force to overwrite") from exc
                 old = {}
             if not resume and has_manifest:
                 if not force:
-                    raise DatasetError(
-                        f"{root} already holds samples and resume is off; use --force to overwrite them"
-                    )
+                    raise DatasetError(f"{root} already holds samples and resume is off; use --force to overwrite them")
                 logger.warning("overwriting the dataset in %s (resume off, force on)", root)
                 atomic_write(root / MANIFEST, b"", fsync=True)
             elif has_manifest:
@@ -231,8 +227,7 @@ class DatasetWriter:
         elif any(p.name != MANIFEST and not p.name.startswith(".") for p in root.iterdir()):
             if not force:
                 raise DatasetError(
-                    f"{root} is not empty and is not a synth dataset (no {DATASET_JSON}); "
-                    "use an empty directory, or --force"
+                    f"{root} is not empty and is not a synth dataset (no {DATASET_JSON}); use an empty directory, or --force"
                 )
         data = (json.dumps(meta, indent=1, allow_nan=False) + "\n").encode("utf-8")
         try:

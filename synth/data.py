@@ -1,0 +1,142 @@
+"""A minimal reader of synth datasets: ``HandDataset`` (numpy only) and a torch adapter.
+
+Example::
+
+    from synth.data import HandDataset
+    ds = HandDataset("out/", load=("rgb", "parts"), split="train")
+    s = ds[0]
+    s["rgb"].shape, s["keypoints_2d"].shape   # (H, W, 3) uint8, (21, 2) float32
+    tds = ds.torch()                            # torch.utils.data.Dataset (needs torch)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synth.dataset.imageio import read_image
+from synth.dataset.layout import LABEL_KEY, read_dataset_json, read_manifest
+from synth.dataset.splits import parse_splits, split_of
+
+#: Label fields returned as numpy arrays, with their dtype.
+ARRAY_FIELDS: dict[str, Any] = {
+    "K": np.float64,
+    "world_to_cam": np.float64,
+    "keypoints_3d_world": np.float32,
+    "keypoints_3d_cam": np.float32,
+    "keypoints_2d": np.float32,
+    "visibility": np.uint8,
+    "bbox": np.float32,
+}
+
+
+class HandDataset(Sequence[dict[str, Any]]):
+    """Random access to the complete samples of a dataset directory (manifest order = id order).
+
+    Args:
+        root: dataset directory (has ``dataset.json`` and ``manifest.jsonl``).
+        load: image kinds to decode per sample, among those present (``"rgb"``, ``"depth"``,
+            ``"parts"``, ``"normals"``); ``()`` for labels only.
+        split: keep only the ids of this split; ``splits`` gives the fractions (the same
+            deterministic by-id-hash rule as ``synth package --split``).
+        ids: keep only these ids.
+
+    Each item is a dict: ``id``; ``label`` (the full JSON label); the arrays of
+    :data:`ARRAY_FIELDS` (``keypoints_2d`` (21, 2) px, ``keypoints_3d_cam`` (21, 3) m, ``K`` (3, 3),
+    ``visibility`` (21,) 0/1, ``bbox`` (4,) [x0, y0, x1, y1] px ...); and each loaded image:
+    ``rgb`` (H, W, 3) uint8, ``depth`` (H, W) float32 metres, ``parts`` (H, W) uint8,
+    ``normals`` (H, W, 3) float32.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        load: Sequence[str] = ("rgb", "depth", "parts"),
+        split: str | None = None,
+        splits: str | dict[str, float] = "train=0.9,val=0.05,test=0.05",
+        ids: Sequence[int] | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.meta = read_dataset_json(self.root)
+        self.entries = read_manifest(self.root)
+        self.load = tuple(load)
+        keep = list(self.entries)
+        if ids is not None:
+            wanted = set(int(i) for i in ids)
+            keep = [i for i in keep if i in wanted]
+        if split is not None:
+            fr = parse_splits(splits) if isinstance(splits, str) else dict(splits)
+            if split not in fr:
+                raise ValueError(f"unknown split {split!r}; splits are {sorted(fr)}")
+            keep = [i for i in keep if split_of(i, fr) == split]
+        self.ids: list[int] = keep
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for k in range(len(self)):
+            yield self[k]
+
+    def label(self, index: int) -> dict[str, Any]:
+        """The JSON label of the ``index``-th sample (no image decoding)."""
+        e = self.entries[self.ids[index]]
+        return json.loads((self.root / e.files[LABEL_KEY]).read_text("utf-8"))
+
+    def path(self, index: int, kind: str) -> Path:
+        """Absolute path of one file of the ``index``-th sample (``KeyError`` if absent)."""
+        return self.root / self.entries[self.ids[index]].files[kind]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:  # type: ignore[override]
+        if not -len(self) <= index < len(self):
+            raise IndexError(index)
+        index %= len(self)
+        e = self.entries[self.ids[index]]
+        label = self.label(index)
+        item: dict[str, Any] = {"id": e.id, "label": label}
+        for name, dtype in ARRAY_FIELDS.items():
+            if name in label:
+                item[name] = np.asarray(label[name], dtype=dtype)
+        for kind in self.load:
+            if kind in e.files:
+                item[kind] = read_image(self.root / e.files[kind])
+        return item
+
+    def torch(self) -> Any:
+        """A ``torch.utils.data.Dataset`` over this dataset (needs torch)."""
+        from synth._lazy import require
+
+        torch = require("torch")
+        parent = self
+
+        class TorchHandDataset(torch.utils.data.Dataset):  # type: ignore[misc,name-defined]
+            """Tensors: ``rgb`` (3, H, W) float in [0, 1], ``depth`` (1, H, W), ``parts`` (H, W)
+            int64, label arrays as float tensors; ``label`` and ``id`` unchanged."""
+
+            def __len__(self) -> int:
+                return len(parent)
+
+            def __getitem__(self, index: int) -> dict[str, Any]:
+                s = parent[index]
+                out: dict[str, Any] = {"id": s["id"], "label": s["label"]}
+                for k, v in s.items():
+                    if k in ("id", "label"):
+                        continue
+                    if k == "rgb":
+                        out[k] = torch.from_numpy(np.ascontiguousarray(v.transpose(2, 0, 1))).float() / 255.0
+                    elif k == "depth":
+                        out[k] = torch.from_numpy(v)[None]
+                    elif k == "normals":
+                        out[k] = torch.from_numpy(np.ascontiguousarray(v.transpose(2, 0, 1)))
+                    elif k == "parts":
+                        out[k] = torch.from_numpy(v.astype(np.int64))
+                    else:
+                        out[k] = torch.from_numpy(np.asarray(v))
+                return out
+
+        return TorchHandDataset()

@@ -1,0 +1,172 @@
+"""Dataset commands: ``synth validate``, ``synth package``, ``synth preview``, ``synth stats``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("coco", "webdataset", "parquet", "controlnet", "freihand")
+CONDITIONINGS = ("depth", "skeleton", "parts")
+
+
+def _dataset_dir(path: str) -> Path:
+    from synth.dataset.layout import DatasetError
+    from synth.dataset.validate import require_dataset
+
+    try:
+        require_dataset(path)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    return Path(path)
+
+
+@click.command("validate")
+@click.argument("dataset", type=click.Path(file_okay=False, path_type=str))
+@click.option("--no-hash", is_flag=True, help="Check file sizes only, not sha256.")
+@click.option("--no-decode", is_flag=True, help="Do not decode images (no pixel checks).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None, help="Checker threads.")
+@click.option("--max-errors", type=click.IntRange(0), default=200, show_default=True,
+              help="Print at most this many problems (0: all).")  # fmt: skip
+def validate_cmd(dataset: str, no_hash: bool, no_decode: bool, workers: int | None, max_errors: int) -> None:
+    """Check every sample of DATASET: files, sha256, image decoding and sizes, label schema and
+    consistency (keypoints vs K and world_to_cam, visibility vs depth). Exit 1 on any problem."""
+    from synth.dataset.layout import read_manifest
+    from synth.dataset.validate import validate_dataset
+
+    root = _dataset_dir(dataset)
+    total = len(read_manifest(root))
+    with _progress("validating", total) as advance:
+        rep = validate_dataset(root, check_hashes=not no_hash, decode=not no_decode, workers=workers,
+                               progress=advance)  # fmt: skip
+    shown = rep.errors if max_errors == 0 else rep.errors[:max_errors]
+    for line in shown:
+        click.echo(line)
+    if len(shown) < len(rep.errors):
+        click.echo(f"... and {len(rep.errors) - len(shown)} more")
+    for line in rep.warnings:
+        click.echo(f"warning: {line}", err=True)
+    click.echo(rep.summary())
+    if not rep.ok:
+        sys.exit(1)
+
+
+@click.command("package")
+@click.argument("dataset", type=click.Path(file_okay=False, path_type=str))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
+@click.option("--out", "out", type=click.Path(path_type=str), required=True, help="Output directory.")
+@click.option(
+    "--split",
+    "split",
+    default="train=0.9,val=0.05,test=0.05",
+    show_default=True,
+    help="Deterministic split by id hash, NAME=FRACTION,...; 'none' for one 'train' split.",
+)
+@click.option(
+    "--conditioning", type=click.Choice(CONDITIONINGS), default="skeleton", show_default=True, help="controlnet: conditioning image."
+)
+@click.option(
+    "--shard-size", type=click.IntRange(1 << 16), default=256 << 20, show_default=True, help="webdataset: maximum bytes per tar shard."
+)
+@click.option("--force", is_flag=True, help="Write into a non-empty --out directory.")  # fmt: skip
+def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str, shard_size: int,
+                force: bool) -> None:  # fmt: skip
+    """Package DATASET as coco, webdataset, parquet, controlnet or freihand into --out."""
+    from synth.dataset.layout import DatasetError
+    from synth.dataset.package import package
+    from synth.dataset.splits import parse_splits
+
+    root = _dataset_dir(dataset)
+    try:
+        splits = parse_splits(None if split.lower() == "none" else split)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--split") from None
+    try:
+        counts = package(root, fmt, out, splits, conditioning=conditioning, shard_size=shard_size, force=force)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{fmt}: wrote " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" sample(s) to {out}")
+
+
+@click.command("preview")
+@click.argument("dataset", type=click.Path(file_okay=False, path_type=str))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str), required=True, help="Sheet image (.png/.jpg).")
+@click.option("--count", type=click.IntRange(1, 400), default=16, show_default=True, help="Samples on the sheet.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Which samples (0: the first ids).")
+@click.option("--thumb", type=click.IntRange(32, 1024), default=256, show_default=True, help="Tile size, px.")
+def preview_cmd(dataset: str, out: str, count: int, seed: int, thumb: int) -> None:
+    """A contact sheet: RGB with skeleton overlay (visible: filled, occluded: hollow), part mask
+    and depth thumbnails, caption under each sample."""
+    from synth.dataset.layout import DatasetError
+    from synth.dataset.preview import contact_sheet
+
+    root = _dataset_dir(dataset)
+    try:
+        n = contact_sheet(root, out, count=count, seed=seed, thumb=thumb)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {out} ({n} sample(s))")
+
+
+@click.command("stats")
+@click.argument("dataset", type=click.Path(file_okay=False, path_type=str))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Card path (default DATASET/README.md); plots go next to it in card_plots/.")  # fmt: skip
+def stats_cmd(dataset: str, out: str | None) -> None:
+    """Write a dataset card (README.md): counts, generator and config, conventions, licences,
+    and distribution plots."""
+    from synth.dataset.layout import DatasetError
+    from synth.dataset.stats import write_card
+
+    root = _dataset_dir(dataset)
+    try:
+        path = write_card(root, out)
+    except DatasetError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {path}")
+
+
+class _progress:
+    """Rich progress bar on a terminal; periodic log lines otherwise (farm logs)."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what, self.total = what, total
+        self._bar = None
+        self._last = 0
+
+    def __enter__(self):  # noqa: ANN204
+        if sys.stderr.isatty() and self.total:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,  # fmt: skip
+            )
+
+            self._bar = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                 transient=True)  # fmt: skip
+            self._bar.start()
+            self._task = self._bar.add_task(self.what, total=self.total)
+        return self.advance
+
+    def advance(self, done: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
+        elif done - self._last >= max(1, self.total // 10) or done == self.total:
+            self._last = done
+            logger.info("%s: %d/%d", self.what, done, self.total)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def register(group: click.Group) -> None:
+    """Add the dataset commands to the ``synth`` group."""
+    for cmd in (validate_cmd, package_cmd, preview_cmd, stats_cmd):
+        group.add_command(cmd)

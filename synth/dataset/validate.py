@@ -1,0 +1,377 @@
+"""``synth validate``: check a dataset directory sample by sample.
+
+For every manifest entry: each file exists, has the recorded size and sha256, images decode
+with the label's ``image_size`` and the expected dtype/channels; the label follows the schema
+(required fields, shapes, finite values), ``keypoints_3d_cam`` equals ``keypoints_3d_world``
+through ``world_to_cam``, ``keypoints_2d`` equals their projection through ``K``, visible
+keypoints lie in the image, in the bbox, and on the rendered depth (within the label's stated
+tolerance). Files of samples that are not in the manifest and manifest lines that do not parse
+are reported too. Every problem is one line ``<id or file>: <what>``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from synth.dataset.imageio import ImageDecodeError, decode_image
+from synth.dataset.layout import (
+    KINDS,
+    LABEL_KEY,
+    MANIFEST,
+    DatasetError,
+    ManifestEntry,
+    read_dataset_json,
+    scan_manifest,
+    sha256_bytes,
+    stem,
+)
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_FIELDS: tuple[str, ...] = (
+    "id", "seed", "image_size", "handedness", "K", "world_to_cam", "keypoints_3d_world",
+    "keypoints_3d_cam", "keypoints_2d", "visibility", "bbox", "gesture", "caption", "attributes",
+    "hand_model", "render", "files",
+)  # fmt: skip
+SHAPES: dict[str, tuple[int, ...]] = {
+    "K": (3, 3),
+    "world_to_cam": (4, 4),
+    "keypoints_3d_world": (21, 3),
+    "keypoints_3d_cam": (21, 3),
+    "keypoints_2d": (21, 2),
+    "visibility": (21,),
+    "bbox": (4,),
+    "image_size": (2,),
+}
+#: Tolerances of the consistency checks.
+TOL_3D_M = 1e-4
+TOL_2D_PX = 1e-2
+DEFAULT_VIS_TOL_M = 0.03
+
+
+@dataclass
+class ValidationReport:
+    """Outcome of :func:`validate_dataset`."""
+
+    root: Path
+    n_manifest: int = 0
+    n_checked: int = 0
+    n_ok: int = 0
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        state = "OK" if self.ok else f"{len(self.errors)} problem(s)"
+        return (
+            f"{self.root}: {self.n_manifest} sample(s) in manifest, {self.n_checked} checked, "
+            f"{self.n_ok} clean; {state}; {len(self.warnings)} warning(s)"
+        )
+
+
+def validate_dataset(
+    root: str | os.PathLike[str],
+    check_hashes: bool = True,
+    decode: bool = True,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ValidationReport:
+    """Validate a dataset directory (see the module docstring).
+
+    Args:
+        root: dataset directory.
+        check_hashes: recompute sha256 of every file (else sizes only).
+        decode: decode images and run the pixel checks (depth/visibility).
+        workers: threads (decoding and hashing release the GIL); default min(8, cpu count).
+        progress: called with the number of samples done after each sample.
+
+    Raises:
+        DatasetError: ``root`` is not a dataset at all (no/unreadable ``dataset.json``).
+    """
+    root = Path(root)
+    meta = read_dataset_json(root)
+    rep = ValidationReport(root)
+    for key in ("keypoints", "part_ids", "conventions"):
+        if key not in meta:
+            rep.errors.append(f"dataset.json: missing {key!r}")
+    if not (root / MANIFEST).exists():
+        rep.errors.append(f"{MANIFEST}: missing")
+    scan = scan_manifest(root)
+    rep.n_manifest = len(scan.entries)
+    for n in scan.bad_lines:
+        rep.errors.append(f"{MANIFEST}: line {n} is not a valid manifest entry")
+    if scan.truncated_tail:
+        rep.errors.append(f"{MANIFEST}: last line is truncated (no newline)")
+    if scan.duplicates:
+        rep.warnings.append(f"{MANIFEST}: {scan.duplicates} id(s) listed more than once (last line wins)")
+    _orphans(root, scan.entries, rep)
+    n_workers = workers or min(8, os.cpu_count() or 1)
+    done = 0
+    with ThreadPoolExecutor(max_workers=n_workers) as pool:
+        for errs in pool.map(lambda e: _check_sample(root, e, check_hashes, decode), scan.entries.values()):
+            rep.n_checked += 1
+            rep.errors.extend(errs)
+            rep.n_ok += not errs
+            done += 1
+            if progress is not None:
+                progress(done)
+    return rep
+
+
+def _orphans(root: Path, entries: dict[int, ManifestEntry], rep: ValidationReport) -> None:
+    """Sample files on disk that no manifest entry lists: an incomplete or dropped sample."""
+    listed = {rel for e in entries.values() for rel in e.files.values()}
+    orphan_ids: dict[str, list[str]] = {}
+    for folder in sorted({f for f, _ in KINDS.values()}):
+        d = root / folder
+        if not d.is_dir():
+            continue
+        with os.scandir(d) as it:
+            for x in it:
+                if x.name.startswith("."):
+                    continue
+                rel = f"{folder}/{x.name}"
+                if rel not in listed:
+                    orphan_ids.setdefault(x.name.split(".")[0], []).append(rel)
+    for sid, rels in sorted(orphan_ids.items()):
+        rep.errors.append(f"{sid}: not in the manifest but has files {', '.join(sorted(rels))}")
+
+
+def _check_sample(root: Path, e: ManifestEntry, check_hashes: bool, decode: bool) -> list[str]:
+    sid = stem(e.id)
+    errs: list[str] = []
+    data: dict[str, bytes] = {}
+    if LABEL_KEY not in e.files:
+        errs.append(f"{sid}: manifest entry lists no label file")
+    for kind, rel in e.files.items():
+        path = root / rel
+        try:
+            blob = path.read_bytes()
+        except FileNotFoundError:
+            errs.append(f"{sid}: {rel}: missing")
+            continue
+        except OSError as exc:
+            errs.append(f"{sid}: {rel}: unreadable ({exc.strerror})")
+            continue
+        if kind in e.bytes and len(blob) != e.bytes[kind]:
+            errs.append(f"{sid}: {rel}: size {len(blob)} bytes, manifest says {e.bytes[kind]} (truncated?)")
+        elif check_hashes and kind in e.sha256 and sha256_bytes(blob) != e.sha256[kind]:
+            errs.append(f"{sid}: {rel}: sha256 differs from the manifest (modified or corrupted)")
+        data[kind] = blob
+    label: dict[str, Any] | None = None
+    if LABEL_KEY in data:
+        try:
+            label = json.loads(data[LABEL_KEY].decode("utf-8"))
+            if not isinstance(label, dict):
+                raise ValueError("not an object")
+        except (ValueError, UnicodeDecodeError) as exc:
+            errs.append(f"{sid}: {e.files[LABEL_KEY]}: not valid JSON ({exc})")
+            label = None
+    arrays: dict[str, np.ndarray] = {}
+    if label is not None:
+        errs.extend(f"{sid}: label: {m}" for m in check_label(label, e))
+        arrays = _label_arrays(label)
+    if decode:
+        images: dict[str, np.ndarray] = {}
+        for kind, blob in data.items():
+            if kind in (LABEL_KEY, "mesh") or not e.files[kind].endswith((".png", ".exr")):
+                continue
+            try:
+                images[kind] = decode_image(blob, e.files[kind])
+            except ImageDecodeError:
+                errs.append(f"{sid}: {e.files[kind]}: does not decode as an image (truncated or corrupt)")
+        if "mesh" in data:
+            try:
+                import io
+
+                with np.load(io.BytesIO(data["mesh"])) as z:
+                    if "vertices" not in z.files:
+                        errs.append(f"{sid}: {e.files['mesh']}: no 'vertices' array")
+            except Exception as exc:  # noqa: BLE001 - any failure means unreadable
+                errs.append(f"{sid}: {e.files['mesh']}: unreadable npz ({type(exc).__name__})")
+        if label is not None and "image_size" in arrays:
+            errs.extend(f"{sid}: {m}" for m in check_images(images, label, arrays, e))
+    return errs
+
+
+def _label_arrays(label: dict[str, Any]) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for k, shape in SHAPES.items():
+        try:
+            a = np.asarray(label.get(k), dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if a.shape == shape and np.all(np.isfinite(a)):
+            out[k] = a
+    return out
+
+
+def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> list[str]:
+    """Schema and geometric consistency problems of one label (empty list when clean)."""
+    errs: list[str] = []
+    missing = [k for k in REQUIRED_FIELDS if k not in label]
+    if missing:
+        errs.append(f"missing field(s) {', '.join(missing)}")
+    for k, shape in SHAPES.items():
+        if k not in label:
+            continue
+        try:
+            a = np.asarray(label[k], dtype=np.float64)
+        except (TypeError, ValueError):
+            errs.append(f"{k} is not numeric")
+            continue
+        if a.shape != shape:
+            errs.append(f"{k} has shape {a.shape}, expected {shape}")
+        elif not np.all(np.isfinite(a)):
+            errs.append(f"{k} has non-finite values")
+    if entry is not None:
+        if label.get("id") != entry.id:
+            errs.append(f"id {label.get('id')!r} does not match the manifest id {entry.id}")
+        if "files" in label and label["files"] != entry.files:
+            errs.append("files differ from the manifest entry")
+    if label.get("handedness") not in (None, "right", "left") or "handedness" in label and not label["handedness"]:
+        errs.append(f"handedness {label.get('handedness')!r} is not 'right' or 'left'")
+    g = label.get("gesture")
+    if "gesture" in label and not (isinstance(g, dict) and isinstance(g.get("name"), str) and "category" in g):
+        errs.append("gesture must be {name, category}")
+    if "caption" in label and not isinstance(label["caption"], str):
+        errs.append("caption is not a string")
+    a = _label_arrays(label)
+    if "image_size" in a and (a["image_size"] <= 0).any():
+        errs.append(f"image_size {label['image_size']} is not positive")
+    if "K" in a:
+        K = a["K"]
+        if not (K[0, 0] > 0 and K[1, 1] > 0 and np.allclose(K[2], [0, 0, 1]) and K[1, 0] == 0):
+            errs.append("K is not an upper-triangular pinhole intrinsics matrix with positive focal lengths")
+    if "world_to_cam" in a:
+        M = a["world_to_cam"]
+        R = M[:3, :3]
+        if not (np.allclose(M[3], [0, 0, 0, 1]) and np.allclose(R @ R.T, np.eye(3), atol=1e-5)):
+            errs.append("world_to_cam is not a rigid transform")
+        elif np.linalg.det(R) < 0:
+            errs.append("world_to_cam has a reflection (det < 0)")
+    if {"world_to_cam", "keypoints_3d_world", "keypoints_3d_cam"} <= a.keys():
+        M = a["world_to_cam"]
+        pc = a["keypoints_3d_world"] @ M[:3, :3].T + M[:3, 3]
+        err = float(np.abs(pc - a["keypoints_3d_cam"]).max())
+        if err > TOL_3D_M:
+            errs.append(f"keypoints_3d_cam differ from world_to_cam @ keypoints_3d_world by {err:.3g} m")
+    if {"K", "keypoints_3d_cam", "keypoints_2d"} <= a.keys():
+        pc = a["keypoints_3d_cam"]
+        if (pc[:, 2] <= 0).any():
+            errs.append(f"keypoints behind the camera: {np.nonzero(pc[:, 2] <= 0)[0].tolist()}")
+        else:
+            uvw = pc @ a["K"].T
+            uv = uvw[:, :2] / uvw[:, 2:3]
+            err = float(np.abs(uv - a["keypoints_2d"]).max())
+            if err > TOL_2D_PX:
+                errs.append(f"keypoints_2d differ from the projection of keypoints_3d_cam by K by {err:.3g} px")
+    if "visibility" in a:
+        v = a["visibility"]
+        if not np.isin(v, (0, 1)).all():
+            errs.append("visibility values are not all 0/1")
+        elif {"keypoints_2d", "image_size"} <= a.keys():
+            W, H = a["image_size"]
+            uv = a["keypoints_2d"]
+            inside = (uv[:, 0] >= -0.5) & (uv[:, 0] < W - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
+            bad = np.nonzero((v == 1) & ~inside)[0]
+            if bad.size:
+                errs.append(f"keypoints {bad.tolist()} are visible but outside the image")
+            if "bbox" in a:
+                x0, y0, x1, y1 = a["bbox"]
+                if not (x0 <= x1 and y0 <= y1):
+                    errs.append(f"bbox {label['bbox']} has x0 > x1 or y0 > y1")
+                elif x0 < -1 or y0 < -1 or x1 > W + 1 or y1 > H + 1:
+                    errs.append(f"bbox {label['bbox']} extends outside the {int(W)}x{int(H)} image")
+                else:
+                    m = 2.0
+                    out_box = (uv[:, 0] < x0 - m) | (uv[:, 0] > x1 + m) | (uv[:, 1] < y0 - m) | (uv[:, 1] > y1 + m)
+                    bad = np.nonzero((v == 1) & out_box)[0]
+                    if bad.size:
+                        errs.append(f"visible keypoints {bad.tolist()} lie outside the bbox")
+    return errs
+
+
+def _vis_tolerance(label: dict[str, Any]) -> float:
+    vis = label.get("render", {}).get("visibility", {}) if isinstance(label.get("render"), dict) else {}
+    if isinstance(vis, dict):
+        for key in ("tolerance_m", "tolerance", "depth_tolerance_m"):
+            if isinstance(vis.get(key), (int, float)):
+                return float(vis[key])
+    return DEFAULT_VIS_TOL_M
+
+
+def check_images(images: dict[str, np.ndarray], label: dict[str, Any], a: dict[str, np.ndarray], e: ManifestEntry) -> list[str]:
+    """Pixel checks of decoded images against the label (sizes, dtypes, depth vs visibility)."""
+    errs: list[str] = []
+    W, H = (int(x) for x in a["image_size"])
+    expect = {"rgb": (np.uint8, 3), "depth": (np.float32, 0), "parts": (np.uint8, 0), "normals": (np.float32, 3)}
+    for kind, img in images.items():
+        rel = e.files[kind]
+        if img.shape[:2] != (H, W):
+            errs.append(f"{rel}: size {img.shape[1]}x{img.shape[0]}, label image_size is {W}x{H}")
+            continue
+        if kind in expect:
+            dtype, ch = expect[kind]
+            got_ch = img.shape[2] if img.ndim == 3 else 0
+            if img.dtype != dtype or (got_ch != ch and not (kind == "rgb" and got_ch == 4)):
+                errs.append(f"{rel}: {img.dtype} with {got_ch or 1} channel(s), expected {np.dtype(dtype)}")
+                continue
+        if img.dtype.kind == "f" and not np.all(np.isfinite(img)):
+            errs.append(f"{rel}: non-finite values")
+    depth = images.get("depth")
+    if depth is not None and depth.shape == (H, W) and depth.dtype == np.float32 and np.all(np.isfinite(depth)):
+        if (depth < 0).any():
+            errs.append(f"{e.files['depth']}: negative depth")
+        if {"visibility", "keypoints_2d", "keypoints_3d_cam"} <= a.keys():
+            tol = _vis_tolerance(label)
+            uv = np.round(a["keypoints_2d"]).astype(int)
+            z = a["keypoints_3d_cam"][:, 2]
+            bad = []
+            for i in np.nonzero(a["visibility"] == 1)[0]:
+                u, v = uv[i]
+                if not (0 <= u < W and 0 <= v < H):
+                    continue  # reported by check_label
+                win = depth[max(0, v - 1) : v + 2, max(0, u - 1) : u + 2]
+                win = win[win > 0]
+                if win.size == 0 or np.abs(win - z[i]).min() > tol:
+                    bad.append(int(i))
+            if bad:
+                errs.append(
+                    f"{e.files['depth']}: keypoints {bad} are labelled visible but the rendered depth there is not within {tol:g} m of them"
+                )
+    parts = images.get("parts")
+    if parts is not None and parts.shape == (H, W) and parts.dtype == np.uint8:
+        bad_ids = sorted(set(np.unique(parts).tolist()) - set(range(8)) - set(range(16, 256)))
+        if bad_ids:
+            errs.append(f"{e.files['parts']}: unknown part ids {bad_ids}")
+        if depth is not None and depth.shape == (H, W):
+            hand = parts > 0
+            if hand.any() and (depth[hand] <= 0).mean() > 0.05:
+                errs.append(f"{e.files['parts']}: {100 * (depth[hand] <= 0).mean():.0f}% of hand pixels have no depth")
+    normals = images.get("normals")
+    if normals is not None and normals.shape == (H, W, 3) and depth is not None and depth.shape == (H, W):
+        n = np.linalg.norm(normals[depth > 0], axis=-1)
+        if n.size and (np.abs(n - 1) > 1e-2).mean() > 0.01:
+            errs.append(f"{e.files['normals']}: normals are not unit length where there is a surface")
+    return errs
+
+
+def require_dataset(root: str | os.PathLike[str]) -> dict[str, Any]:
+    """``dataset.json`` of ``root`` or a :class:`DatasetError` saying why it is not a dataset."""
+    meta = read_dataset_json(root)
+    if not (Path(root) / MANIFEST).exists():
+        raise DatasetError(f"{root} is not a synth dataset (no {MANIFEST})")
+    return meta
