@@ -202,6 +202,12 @@ def angles_from_local_rotations(A: np.ndarray, signs: np.ndarray | None = None) 
     flex = np.arcsin(np.clip(-A[..., 2, 0], -1.0, 1.0))
     abd = np.arctan2(A[..., 1, 0], A[..., 0, 0])
     twist = np.arctan2(A[..., 2, 1], A[..., 2, 2])
+    # Beyond 90 degrees of flexion the z-y-x decomposition has a twin (flex' = pi - flex,
+    # abd and twist +- pi); anatomical abduction and twist are always well below 90 degrees.
+    twin = (np.abs(abd) > np.pi / 2) & (np.abs(twist) > np.pi / 2)
+    flex = np.where(twin, np.sign(flex) * np.pi - flex, flex)
+    abd = np.where(twin, abd - np.sign(abd) * np.pi, abd)
+    twist = np.where(twin, twist - np.sign(twist) * np.pi, twist)
     out = np.stack([flex * sg[0], abd * ABDUCTION_SIGN * sg[1], twist * sg[2]], axis=-1)
     return np.rad2deg(out)
 

@@ -273,8 +273,9 @@ def validate(rig: HandRig) -> None:
         K = rig.extra["anny_projection"].shape[1] if "anny_projection" in rig.extra else rig.extra["anny_mask"].shape[0]
         need(K + 2 * rig.extra["local_param_index"].shape[0] == S,
              "anny blendshape count disagrees with anny_mask and local parameters")
-    need(rig.posedirs.ndim == 2 and rig.posedirs.shape[0] in (0, 9 * (J - 1)) and
-         (rig.posedirs.shape[0] == 0 or rig.posedirs.shape[1] == 3 * V), f"posedirs must be (9(J-1), 3V) or empty, got {rig.posedirs.shape}")
+    pd = rig.posedirs.shape
+    need(rig.posedirs.ndim == 2 and pd[0] in (0, 9 * (J - 1)) and (pd[0] == 0 or pd[1] == 3 * V),
+         f"posedirs must be (9(J-1), 3V) or empty, got {pd}")
     need(rig.parts.shape == (V,) and rig.parts.max() <= 7 and rig.parts.min() >= 1, "parts must be (V,) ids 1..7")
     need(rig.tip_vertex_ids.shape == (5,) and rig.tip_vertex_ids.min() >= 0 and rig.tip_vertex_ids.max() < V,
          "tip_vertex_ids must be 5 vertex ids")
@@ -352,7 +353,7 @@ def mirror_rig(rig: HandRig, name: str | None = None) -> HandRig:
         rest_joints=rig.rest_joints @ S,
         joint_frames=S @ rig.joint_frames @ D,
         angle_signs=rig.angle_signs * np.array([1.0, -1.0, -1.0]),
-        shape_dirs=rig.shape_dirs @ S,
-        joint_shape_dirs=rig.joint_shape_dirs @ S,
+        shape_dirs=(rig.shape_dirs @ S).astype(rig.shape_dirs.dtype),
+        joint_shape_dirs=(rig.joint_shape_dirs @ S).astype(rig.joint_shape_dirs.dtype),
         provenance=rig.provenance + f"; mirrored from the {rig.side} hand",
     )
