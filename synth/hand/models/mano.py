@@ -213,6 +213,11 @@ def _load_npz(path: Path) -> dict[str, Any]:
     return out
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
+
+
 def load_mano_data(path: str | Path) -> dict[str, Any]:
     """Read a MANO ``.pkl``/``.npz`` into a dict of numpy arrays (sparse matrices kept sparse).
 
@@ -232,9 +237,9 @@ def load_mano_data(path: str | Path) -> dict[str, Any]:
     except RigError:
         raise
     except pickle.UnpicklingError as exc:
-        raise RigError(f"{path}: cannot read the pickle: {str(exc).splitlines()[0] if str(exc) else 'corrupt'}") from exc
+        raise RigError(f"{path}: cannot read the pickle: {_first_line(exc) or 'corrupt'}") from exc
     except Exception as exc:  # noqa: BLE001 - any decoding failure of a corrupt file
-        raise RigError(f"{path}: corrupt or unreadable MANO file ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from exc
+        raise RigError(f"{path}: corrupt or unreadable MANO file ({type(exc).__name__}: {_first_line(exc)})") from exc
     if not isinstance(data, dict):
         raise RigError(f"{path}: not a MANO model (the file holds a {type(data).__name__}, not a dict of arrays)")
     data = _unchumpy(data)
