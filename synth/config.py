@@ -1,0 +1,348 @@
+"""Job configuration: typed dataclasses, YAML loading, dotted overrides, validation.
+
+A job is described by one :class:`JobConfig` (plain nested dataclasses). It can be built from
+defaults, a YAML file (``--config job.yaml``) and dotted overrides (``--set render.samples=16``),
+applied in that order, and is stored resolved in ``dataset.json`` so a dataset can be re-created
+or resumed. Every value is type-checked and range-checked; a bad value raises
+:class:`ConfigError` with a one-line message naming the key.
+
+Example YAML::
+
+    seed: 0
+    count: 1000
+    render: {resolution: 256, preset: standard, device: cpu}
+    hand: {side: both, gestures: [fist, ok_sign]}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_VERSION = 1
+
+#: Quality presets: Cycles samples per pixel and whether OpenImageDenoise runs.
+PRESETS: dict[str, dict[str, Any]] = {
+    "draft": {"samples": 4, "denoise": False},
+    "standard": {"samples": 32, "denoise": True},
+    "high": {"samples": 128, "denoise": True},
+}
+
+
+class ConfigError(ValueError):
+    """An invalid configuration value, key or file (one-line message)."""
+
+
+@dataclass
+class RenderConfig:
+    """How images are rendered.
+
+    Attributes:
+        renderer: ``blender`` (Cycles/EEVEE through bpy) or ``raster`` (pyrender: labels and a
+            simple shaded RGB).
+        engine: ``cycles`` or ``eevee`` (EEVEE is for GPU machines).
+        device: ``cpu`` or ``gpu`` (OptiX, else CUDA, else HIP/oneAPI; fails if none).
+        preset: ``draft`` / ``standard`` / ``high`` (see :data:`PRESETS`).
+        samples: samples per pixel; overrides the preset when set.
+        denoise: run OpenImageDenoise; overrides the preset when set.
+        resolution: square image side in pixels (used when width/height are unset).
+        width, height: image size in pixels (override ``resolution``).
+        filter_width: Cycles pixel-filter width in pixels. The label passes (depth, parts) come
+            from one camera ray per pixel jittered within this width, so the default (0.01 px)
+            puts it on the pixel centre and makes them exact at pixel centres; 1.5 gives
+            smoother RGB edges at the price of labels jittered up to 0.75 px.
+        threads: CPU render threads (0: all cores).
+        persistent_data: keep Cycles' scene data between samples.
+        recycle_after: samples rendered by one process before its Blender data is rebuilt
+            (bounds memory growth; 0 disables).
+        exposure: view exposure (stops).
+    """
+
+    renderer: str = "blender"
+    engine: str = "cycles"
+    device: str = "cpu"
+    preset: str = "draft"
+    samples: int | None = None
+    denoise: bool | None = None
+    resolution: int = 128
+    width: int | None = None
+    height: int | None = None
+    filter_width: float = 0.01
+    threads: int = 0
+    persistent_data: bool = True
+    recycle_after: int = 0
+    exposure: float = 0.0
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels."""
+        return (self.width or self.resolution, self.height or self.resolution)
+
+    @property
+    def effective_samples(self) -> int:
+        return int(self.samples if self.samples is not None else PRESETS[self.preset]["samples"])
+
+    @property
+    def effective_denoise(self) -> bool:
+        return bool(self.denoise if self.denoise is not None else PRESETS[self.preset]["denoise"])
+
+
+@dataclass
+class HandConfig:
+    """Which hands and poses.
+
+    Attributes:
+        model: hand model name for :func:`synth.hand.models.load_model`.
+        side: ``right``, ``left`` or ``both`` (each sample draws one side).
+        gestures: gesture names to draw from (empty: all available / free poses).
+        shape: ``random`` (uniform in the rig's shape range) or ``default``.
+        pose_range: fraction of each joint's anatomical range used by the free-pose fallback.
+    """
+
+    model: str = "open-hand"
+    side: str = "right"
+    gestures: list[str] = field(default_factory=list)
+    shape: str = "random"
+    pose_range: float = 0.6
+
+
+@dataclass
+class CameraConfig:
+    """Camera sampling around the hand (metres, degrees).
+
+    Attributes:
+        distance: (min, max) camera distance to the hand centre.
+        fov: (min, max) horizontal field of view.
+        elevation: (min, max) camera elevation above the hand's horizontal plane.
+        jitter: maximum offset of the look-at point from the hand centre, as a fraction of
+            the hand's bounding radius.
+    """
+
+    distance: tuple[float, float] = (0.45, 0.7)
+    fov: tuple[float, float] = (35.0, 45.0)
+    elevation: tuple[float, float] = (-60.0, 80.0)
+    jitter: float = 0.15
+
+
+@dataclass
+class LightingConfig:
+    """Default lighting: an environment of constant colour plus one area key light.
+
+    Attributes:
+        world_strength: (min, max) ambient world strength.
+        key_power: (min, max) key light power in watts.
+    """
+
+    world_strength: tuple[float, float] = (0.2, 0.6)
+    key_power: tuple[float, float] = (5.0, 20.0)
+
+
+@dataclass
+class OutputConfig:
+    """What is written per sample.
+
+    Attributes:
+        save_mesh: also write ``mesh/ID.npz`` with the exact rendered geometry (world frame).
+        passes: passes to write among rgb, depth, parts, normals.
+    """
+
+    save_mesh: bool = False
+    passes: list[str] = field(default_factory=lambda: ["rgb", "depth", "parts", "normals"])
+
+
+@dataclass
+class JobConfig:
+    """A whole rendering job: sample ``i`` depends only on ``(seed, i)`` and this config.
+
+    Attributes:
+        seed: job seed.
+        count: number of samples (ids ``start .. start + count - 1``).
+        start: first sample id.
+        out: output dataset directory (may be set by the CLI).
+    """
+
+    seed: int = 0
+    count: int = 8
+    start: int = 0
+    out: str | None = None
+    render: RenderConfig = field(default_factory=RenderConfig)
+    hand: HandConfig = field(default_factory=HandConfig)
+    camera: CameraConfig = field(default_factory=CameraConfig)
+    lighting: LightingConfig = field(default_factory=LightingConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+    version: int = CONFIG_VERSION
+
+    # ---- construction ------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobConfig:
+        """Build and validate a config from a (possibly partial) nested dict."""
+        cfg = _build(cls, data, "")
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def load(cls, path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> JobConfig:
+        """Load a YAML file, then apply dotted ``key=value`` overrides."""
+        return apply_overrides(cls.from_dict(load_yaml(path)), overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain nested dict (JSON/YAML-safe, tuples as lists)."""
+        return _plain(dataclasses.asdict(self))
+
+    def replace(self, **changes: Any) -> JobConfig:
+        """A validated copy with top-level fields replaced."""
+        cfg = dataclasses.replace(self, **changes)
+        cfg.validate()
+        return cfg
+
+    # ---- validation --------------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise :class:`ConfigError` on the first invalid value."""
+        r, h, c, li = self.render, self.hand, self.camera, self.lighting
+
+        def need(cond: bool, key: str, msg: str) -> None:
+            if not cond:
+                raise ConfigError(f"{key}: {msg}")
+
+        need(self.version == CONFIG_VERSION, "version", f"this synth reads config version {CONFIG_VERSION}")
+        need(0 <= self.seed < 2**63, "seed", "must be a non-negative integer")
+        need(self.count >= 0, "count", "must be >= 0")
+        need(self.start >= 0, "start", "must be >= 0")
+        need(r.renderer in ("blender", "raster"), "render.renderer", f"must be blender or raster, got {r.renderer!r}")
+        need(r.engine in ("cycles", "eevee"), "render.engine", f"must be cycles or eevee, got {r.engine!r}")
+        need(r.device in ("cpu", "gpu"), "render.device", f"must be cpu or gpu, got {r.device!r}")
+        need(r.preset in PRESETS, "render.preset", f"must be one of {', '.join(PRESETS)}, got {r.preset!r}")
+        need(r.samples is None or 1 <= r.samples <= 65536, "render.samples", "must be in 1..65536")
+        for key, v in (("render.resolution", r.resolution), ("render.width", r.width), ("render.height", r.height)):
+            need(v is None or 8 <= v <= 16384, key, f"must be in 8..16384 pixels, got {v}")
+        need(0.01 <= r.filter_width <= 10, "render.filter_width", "must be in 0.01..10 pixels")
+        need(r.threads >= 0, "render.threads", "must be >= 0")
+        need(r.recycle_after >= 0, "render.recycle_after", "must be >= 0")
+        need(h.side in ("right", "left", "both"), "hand.side", f"must be right, left or both, got {h.side!r}")
+        need(h.shape in ("random", "default"), "hand.shape", f"must be random or default, got {h.shape!r}")
+        need(0.0 <= h.pose_range <= 1.0, "hand.pose_range", "must be in 0..1")
+        need(all(isinstance(g, str) and g for g in h.gestures), "hand.gestures", "must be a list of names")
+        for key, (lo, hi), lim in (("camera.distance", c.distance, (0.05, 100.0)), ("camera.fov", c.fov, (1.0, 170.0)),
+                                   ("camera.elevation", c.elevation, (-90.0, 90.0)),
+                                   ("lighting.world_strength", li.world_strength, (0.0, 100.0)),
+                                   ("lighting.key_power", li.key_power, (0.0, 1e5))):
+            need(lim[0] <= lo <= hi <= lim[1], key, f"must be (min, max) with {lim[0]} <= min <= max <= {lim[1]}")
+        need(0.0 <= c.jitter <= 1.0, "camera.jitter", "must be in 0..1")
+        bad = [p for p in self.output.passes if p not in ("rgb", "depth", "parts", "normals")]
+        need(not bad, "output.passes", f"unknown pass(es) {', '.join(bad)}; choose from rgb, depth, parts, normals")
+
+
+# ---- YAML and overrides -----------------------------------------------------------------
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; :class:`ConfigError` if missing or not a mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
+    return data
+
+
+def apply_overrides(cfg: JobConfig, overrides: list[str] | tuple[str, ...]) -> JobConfig:
+    """Return a validated copy of ``cfg`` with ``a.b=value`` overrides applied in order.
+
+    Values are parsed as YAML (``16``, ``true``, ``[a, b]``, ``null``); a comma-separated value
+    for a list field is split (``hand.gestures=fist,ok``).
+    """
+    data = cfg.to_dict()
+    for item in overrides:
+        if "=" not in item:
+            raise ConfigError(f"override {item!r} must look like key=value (e.g. render.samples=16)")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        parts = key.split(".")
+        node: Any = data
+        for p in parts[:-1]:
+            if not isinstance(node, dict) or p not in node or not isinstance(node[p], dict):
+                raise ConfigError(f"unknown config key {key!r}")
+            node = node[p]
+        if not isinstance(node, dict) or parts[-1] not in node:
+            raise ConfigError(f"unknown config key {key!r}")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"override {key}: cannot parse value {raw!r}") from exc
+        if isinstance(node[parts[-1]], list) and isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        node[parts[-1]] = value
+    return JobConfig.from_dict(data)
+
+
+# ---- typed construction -----------------------------------------------------------------
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{prefix or 'config'}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        where = f" in {prefix}" if prefix else ""
+        raise ConfigError(f"unknown config key(s){where}: {', '.join(unknown)}; expected {', '.join(sorted(names))}")
+    kw = {k: _coerce(hints[k], v, f"{prefix}{k}") for k, v in data.items()}
+    return cls(**kw)
+
+
+def _coerce(tp: Any, v: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, v, key + ".")
+    if origin in (types.UnionType, typing.Union):
+        args = typing.get_args(tp)
+        if v is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _coerce(inner[0], v, key)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(v, list | tuple) or len(v) != len(args):
+            raise ConfigError(f"{key}: expected a list of {len(args)} values, got {v!r}")
+        return tuple(_coerce(a, x, key) for a, x in zip(args, v, strict=True))
+    if origin is list:
+        (a,) = typing.get_args(tp)
+        if isinstance(v, str):
+            v = [s.strip() for s in v.split(",") if s.strip()]
+        if not isinstance(v, list | tuple):
+            raise ConfigError(f"{key}: expected a list, got {v!r}")
+        return [_coerce(a, x, key) for x in v]
+    if tp is bool:
+        if not isinstance(v, bool):
+            raise ConfigError(f"{key}: expected true/false, got {v!r}")
+        return v
+    if tp is int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise ConfigError(f"{key}: expected an integer, got {v!r}")
+        return v
+    if tp is float:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ConfigError(f"{key}: expected a number, got {v!r}")
+        return float(v)
+    if tp is str:
+        if not isinstance(v, str):
+            raise ConfigError(f"{key}: expected a string, got {v!r}")
+        return v
+    return v
+
+
+def _plain(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_plain(v) for v in x]
+    return x

@@ -1,0 +1,101 @@
+"""Assembly of the per-sample label (``labels/ID.json``, schema version 1), pure numpy.
+
+Everything here is computed from explicit inputs (the spec, the posed hand, the rendered depth
+and part mask), never read back from a renderer's scene, so it is testable without Blender.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from synth.hand.keypoints import SCHEMA_VERSION
+from synth.labels.bbox import bbox_from_mask
+from synth.labels.projection import project_camera, to_camera
+from synth.labels.visibility import DEPTH_TOLERANCE_M, surface_radius, visibility
+from synth.scene.spec import SampleSpec
+
+LABEL_SCHEMA_VERSION = 1
+
+#: Human-readable definition stored in dataset.json.
+VISIBILITY_DEFINITION = (
+    "1 when the keypoint projects inside the image in front of the camera and, in the 3x3 pixel "
+    "window around its nearest pixel, some rendered depth D satisfies |D - (z - rho)| <= rho + "
+    f"{DEPTH_TOLERANCE_M * 1000:g} mm, where z is the keypoint's camera depth and rho its distance to "
+    "the nearest mesh vertex (0 for fingertips, which are surface vertices); else 0"
+)
+
+
+def palm_normal(keypoints: np.ndarray, side: str) -> np.ndarray:
+    """``(3,)`` unit normal out of the palm, from wrist, index MCP and pinky MCP keypoints
+    ``(21, 3)`` in any frame (same frame out)."""
+    a = keypoints[5] - keypoints[0]
+    b = keypoints[17] - keypoints[0]
+    n = np.cross(a, b) * (1.0 if side == "right" else -1.0)
+    return n / max(float(np.linalg.norm(n)), 1e-12)
+
+
+def keypoint_geometry(
+    keypoints_world: np.ndarray, vertices_world: np.ndarray, world_to_cam: np.ndarray, K: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Camera-frame keypoints ``(21, 3)``, pixels ``(21, 2)`` and surface radii ``(21,)``."""
+    kc = to_camera(keypoints_world, world_to_cam)
+    return {"cam": kc, "uv": project_camera(kc, K), "rho": surface_radius(keypoints_world, vertices_world)}
+
+
+def build_label(
+    spec: SampleSpec,
+    keypoints_world: np.ndarray,
+    vertices_world: np.ndarray,
+    depth: np.ndarray,
+    parts: np.ndarray,
+    hand_model: dict[str, Any],
+    render: dict[str, Any],
+    caption: str = "",
+    attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The label dict of one sample (JSON-able; ``files`` is added by the writer).
+
+    Args:
+        spec: the sample spec (camera, hand, appearance).
+        keypoints_world: ``(21, 3)`` keypoints, world frame, metres.
+        vertices_world: ``(V, 3)`` rendered vertices, world frame, metres.
+        depth: ``(H, W)`` rendered planar depth, metres (0 background).
+        parts: ``(H, W)`` uint8 part mask (0 background).
+        hand_model: ``{name, side, shape, pose_deg, pose_native}``.
+        render: render settings to record.
+        caption: text caption.
+        attributes: attributes (finger states, palm facing, ...), merged with the appearance.
+    """
+    cam = spec.camera
+    geo = keypoint_geometry(keypoints_world, vertices_world, cam.world_to_cam, cam.K)
+    vis = visibility(geo["uv"], geo["cam"][:, 2], geo["rho"], depth)
+    attrs: dict[str, Any] = dict(attributes or {})
+    app = spec.appearance_dict()
+    attrs.setdefault("skin_tone", spec.material.skin_tone)
+    attrs.setdefault("camera_mode", spec.camera_mode)
+    attrs.setdefault("lighting", {"lights": app["lights"], "background": app["background"]})
+    attrs.setdefault("material", app["material"])
+    return {
+        "schema_version": LABEL_SCHEMA_VERSION,
+        "keypoint_schema_version": SCHEMA_VERSION,
+        "id": int(spec.sample_id),
+        "seed": int(spec.seed),
+        "image_size": [int(cam.width), int(cam.height)],
+        "handedness": spec.hand.side,
+        "K": cam.K.tolist(),
+        "world_to_cam": cam.world_to_cam.tolist(),
+        "keypoints_3d_world": np.asarray(keypoints_world, dtype=np.float64).tolist(),
+        "keypoints_3d_cam": geo["cam"].tolist(),
+        "keypoints_2d": geo["uv"].tolist(),
+        "visibility": vis.astype(int).tolist(),
+        "keypoint_surface_radius": geo["rho"].tolist(),
+        "bbox": bbox_from_mask(parts),
+        "hand_pixels": int((parts > 0).sum()),
+        "gesture": {"name": spec.hand.gesture, "category": spec.hand.gesture_category},
+        "caption": caption,
+        "attributes": attrs,
+        "hand_model": hand_model,
+        "render": render,
+    }

@@ -1,0 +1,353 @@
+"""Cycles / EEVEE renderer through bpy: scene built once, updated per sample.
+
+Every pass comes from one ``bpy.ops.render.render(write_still=True)`` call writing one
+uncompressed multilayer EXR to a temporary directory, read back with :mod:`synth.render.exr`:
+
+* RGB: the Combined pass (linear, scene-referred) through the sRGB "Standard" view transform
+  (:func:`synth.render.types.linear_to_srgb8`), 8 bit.
+* depth: Cycles' Depth pass, planar camera z in metres, written by the *first* sample of each
+  pixel (not averaged); background (1e10) -> 0.
+* parts: the material-index pass (also first-sample, not averaged, so never blended at edges):
+  each part has its own material whose ``pass_index`` is the part id; the materials share one
+  node group, so a material change is made once.
+* normals: the Normal pass (world frame, averaged over samples), rotated to the OpenCV camera
+  frame and re-normalised.
+
+The first-sample passes are taken along a ray jittered within the pixel filter's footprint;
+``filter_width`` (default 0.01 px) keeps that ray on the pixel centre so depth and parts are
+the surface seen through each pixel centre.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from synth._lazy import require
+from synth.config import RenderConfig
+from synth.render.exr import read_exr
+from synth.render.types import HandMesh, Passes, linear_to_srgb8
+from synth.scene.spec import SampleSpec
+
+logger = logging.getLogger(__name__)
+
+_OBJ = "synth_hand_{side}"
+_SKIN_GROUP = "synth_skin"
+_CV_TO_BLENDER_CAM = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+class DeviceError(RuntimeError):
+    """The requested render device is not available."""
+
+
+def _bpy():  # noqa: ANN202 - module type
+    return require("bpy")
+
+
+def reset_blender() -> None:
+    """Empty the current Blender file (factory settings, no UI)."""
+    bpy = _bpy()
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+
+
+def configure_device(scene, device: str, engine: str) -> str:  # noqa: ANN001
+    """Select CPU or GPU; returns a short description. GPU: OptiX, then CUDA, HIP, oneAPI, Metal."""
+    bpy = _bpy()
+    if engine == "eevee" or device == "cpu":
+        if engine == "cycles":
+            scene.cycles.device = "CPU"
+        return "cpu" if engine == "cycles" else "gpu-opengl"
+    prefs = bpy.context.preferences.addons["cycles"].preferences
+    for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
+        try:
+            prefs.compute_device_type = kind
+        except TypeError:
+            continue
+        prefs.refresh_devices()
+        gpus = [d for d in prefs.devices if d.type == kind]
+        if gpus:
+            for d in prefs.devices:
+                d.use = d.type == kind
+            scene.cycles.device = "GPU"
+            return f"gpu-{kind.lower()}:{gpus[0].name}"
+    raise DeviceError("--device gpu: no OptiX/CUDA/HIP/oneAPI/Metal GPU is available to Cycles on this machine")
+
+
+class BlenderRenderer:
+    """Renders :class:`SampleSpec` s with one persistent Blender scene.
+
+    Args:
+        settings: render settings (engine, device, samples, size, filter width...).
+        meshes: the hand topologies, one per side that will be rendered.
+        workdir: where the per-sample EXR goes (default: a fresh temporary directory, in
+            ``/dev/shm`` when present).
+    """
+
+    def __init__(self, settings: RenderConfig, meshes: dict[str, HandMesh], workdir: str | Path | None = None):
+        self.settings = settings
+        self.meshes = meshes
+        base = "/dev/shm" if os.path.isdir("/dev/shm") else None
+        self._tmp = tempfile.TemporaryDirectory(prefix="synth_render_", dir=base) if workdir is None else None
+        self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
+        self.device_info = ""
+        self.rendered = 0
+        self._build()
+
+    # ---- scene construction (once) -----------------------------------------------------
+    def _build(self) -> None:
+        bpy = _bpy()
+        reset_blender()
+        s = self.settings
+        scene = bpy.context.scene
+        self.scene = scene
+        scene.render.engine = "CYCLES" if s.engine == "cycles" else "BLENDER_EEVEE"
+        self.device_info = configure_device(scene, s.device, s.engine)
+        W, H = s.size
+        scene.render.resolution_x, scene.render.resolution_y = W, H
+        scene.render.resolution_percentage = 100
+        scene.render.use_persistent_data = s.persistent_data
+        scene.render.dither_intensity = 0.0
+        scene.render.film_transparent = False
+        scene.render.threads_mode = "FIXED" if s.threads else "AUTO"
+        if s.threads:
+            scene.render.threads = s.threads
+        if s.engine == "cycles":
+            c = scene.cycles
+            c.samples = s.effective_samples
+            c.use_adaptive_sampling = False
+            c.use_denoising = s.effective_denoise
+            c.filter_width = s.filter_width
+            c.seed = 0
+            c.use_animated_seed = False
+            c.max_bounces = 4
+            c.diffuse_bounces = 2
+            c.glossy_bounces = 2
+            c.transmission_bounces = 2
+            c.transparent_max_bounces = 2
+            c.volume_bounces = 0
+            c.caustics_reflective = False
+            c.caustics_refractive = False
+        else:
+            scene.eevee.taa_render_samples = s.effective_samples
+        vs = scene.view_settings
+        vs.view_transform = "Standard"
+        vs.look = "None"
+        vs.exposure = 0.0
+        vs.gamma = 1.0
+        scene.display_settings.display_device = "sRGB"
+        vl = scene.view_layers[0]
+        vl.use_pass_combined = True
+        vl.use_pass_z = True
+        vl.use_pass_normal = True
+        vl.use_pass_material_index = True
+        self.view_layer_name = vl.name
+        im = scene.render.image_settings
+        try:
+            im.media_type = "MULTI_LAYER_IMAGE"  # Blender >= 5.0
+        except (AttributeError, TypeError):
+            pass
+        im.file_format = "OPEN_EXR_MULTILAYER"
+        im.color_depth = "32"
+        im.exr_codec = "NONE"
+        self.exr_path = self.workdir / "passes.exr"
+        scene.render.filepath = str(self.exr_path)
+        scene.render.use_file_extension = False
+
+        # World: uniform colour.
+        world = bpy.data.worlds.new("synth_world")
+        world.use_nodes = True
+        self.world_bg = world.node_tree.nodes["Background"]
+        scene.world = world
+
+        # Camera.
+        cam_data = bpy.data.cameras.new("synth_camera")
+        cam_data.sensor_fit = "HORIZONTAL"
+        cam_data.sensor_width = 36.0
+        cam_data.clip_start = 0.01
+        cam_data.clip_end = 100.0
+        self.camera = bpy.data.objects.new("synth_camera", cam_data)
+        scene.collection.objects.link(self.camera)
+        scene.camera = self.camera
+
+        # Key light.
+        light_data = bpy.data.lights.new("synth_key", type="AREA")
+        self.light = bpy.data.objects.new("synth_key", light_data)
+        scene.collection.objects.link(self.light)
+
+        # Skin: one shared node group, one material per part (pass_index = part id).
+        self._build_skin_group()
+        self.materials = {}
+        for pid in range(1, 8):
+            mat = bpy.data.materials.new(f"synth_skin_part{pid}")
+            mat.use_nodes = True
+            nt = mat.node_tree
+            nt.nodes.clear()
+            grp = nt.nodes.new("ShaderNodeGroup")
+            grp.node_tree = self.skin_group
+            out = nt.nodes.new("ShaderNodeOutputMaterial")
+            nt.links.new(grp.outputs[0], out.inputs["Surface"])
+            mat.pass_index = pid
+            self.materials[pid] = mat
+
+        self.objects = {}
+        for side, hm in self.meshes.items():
+            self.objects[side] = self._build_hand_object(side, hm)
+
+    def _build_skin_group(self) -> None:
+        bpy = _bpy()
+        g = bpy.data.node_groups.new(_SKIN_GROUP, "ShaderNodeTree")
+        g.interface.new_socket("BSDF", in_out="OUTPUT", socket_type="NodeSocketShader")
+        out = g.nodes.new("NodeGroupOutput")
+        bsdf = g.nodes.new("ShaderNodeBsdfPrincipled")
+        g.links.new(bsdf.outputs["BSDF"], out.inputs[0])
+        self.skin_group = g
+        self.bsdf = bsdf
+
+    def _build_hand_object(self, side: str, hm: HandMesh):  # noqa: ANN202
+        bpy = _bpy()
+        F = hm.faces.shape[0]
+        V = int(hm.faces.max()) + 1
+        mesh = bpy.data.meshes.new(f"synth_hand_{side}")
+        mesh.vertices.add(V)
+        mesh.loops.add(3 * F)
+        mesh.polygons.add(F)
+        mesh.loops.foreach_set("vertex_index", hm.faces.astype(np.int32).ravel())
+        mesh.polygons.foreach_set("loop_start", np.arange(0, 3 * F, 3, dtype=np.int32))
+        mesh.polygons.foreach_set("loop_total", np.full(F, 3, dtype=np.int32))
+        mesh.polygons.foreach_set("use_smooth", np.ones(F, dtype=bool))
+        for pid in range(1, 8):
+            mesh.materials.append(self.materials[pid])
+        mesh.polygons.foreach_set("material_index", (hm.face_parts.astype(np.int32) - 1))
+        if hm.face_uvs is not None:
+            uv = mesh.uv_layers.new(name="UVMap")
+            uv.data.foreach_set("uv", hm.face_uvs.astype(np.float32).ravel())
+        mesh.update(calc_edges=True)
+        obj = bpy.data.objects.new(_OBJ.format(side=side), mesh)
+        self.scene.collection.objects.link(obj)
+        return obj
+
+    # ---- per-sample update (no operators) -----------------------------------------------
+    def _update(self, spec: SampleSpec, vertices: np.ndarray) -> None:
+        side = spec.hand.side
+        if side not in self.objects:
+            raise ValueError(f"renderer was built without a {side} hand mesh")
+        for s, obj in self.objects.items():
+            obj.hide_render = s != side
+        mesh = self.objects[side].data
+        mesh.vertices.foreach_set("co", np.ascontiguousarray(vertices, dtype=np.float32).ravel())
+        mesh.update()
+
+        cam = spec.camera
+        W, H = self.settings.size
+        if (cam.width, cam.height) != (W, H):
+            raise ValueError(f"camera is {cam.width}x{cam.height} but the renderer renders {W}x{H}")
+        K = cam.K
+        data = self.camera.data
+        data.lens = float(K[0, 0]) * data.sensor_width / W
+        # Principal point offsets, in units of the larger image side (Blender's shift).
+        m = max(W, H)
+        data.shift_x = float(((W - 1) / 2.0 - K[0, 2]) / m)
+        data.shift_y = float((K[1, 2] - (H - 1) / 2.0) / m)
+        self.camera.matrix_world = _matrix(cam.cam_to_world @ _CV_TO_BLENDER_CAM)
+
+        mat = spec.material
+        b = self.bsdf.inputs
+        b["Base Color"].default_value = (*mat.base_color, 1.0)
+        b["Roughness"].default_value = mat.roughness
+        b["Subsurface Weight"].default_value = mat.subsurface_weight
+        b["Subsurface Radius"].default_value = mat.subsurface_radius
+        b["Subsurface Scale"].default_value = 1.0
+
+        bg = spec.background
+        self.world_bg.inputs["Color"].default_value = (*bg.color, 1.0)
+        self.world_bg.inputs["Strength"].default_value = bg.strength
+
+        if spec.lights:
+            li = spec.lights[0]
+            self.light.hide_render = False
+            self.light.data.energy = li.power
+            self.light.data.size = li.size
+            self.light.data.color = li.color
+            self.light.matrix_world = _matrix(_light_pose(np.array(li.position), np.array(li.target)))
+        else:
+            self.light.hide_render = True
+
+    def render(self, spec: SampleSpec, vertices: np.ndarray) -> Passes:
+        """Render one sample.
+
+        Args:
+            spec: the sample (its hand side selects the mesh; camera size must match).
+            vertices: ``(V, 3)`` posed vertices, world frame, metres.
+        Returns:
+            The four passes (see :class:`Passes`).
+        """
+        bpy = _bpy()
+        self._update(spec, vertices)
+        if self.exr_path.exists():
+            self.exr_path.unlink()
+        with _quiet_stdout():
+            bpy.ops.render.render(write_still=True)
+        ch = read_exr(self.exr_path)
+        self.rendered += 1
+        return self._passes(ch, spec)
+
+    def _passes(self, ch: dict[str, np.ndarray], spec: SampleSpec) -> Passes:
+        L = self.view_layer_name
+        rgb_lin = np.stack([ch[f"{L}.Combined.{c}"] for c in "RGB"], axis=-1)
+        if self.settings.exposure:
+            rgb_lin = rgb_lin * 2.0 ** self.settings.exposure
+        depth = ch[f"{L}.Depth.Z"].astype(np.float32)
+        index = ch[f"{L}.Material Index.X"]
+        hit = (depth < 1e9) & (index > 0)
+        depth = np.where(hit, depth, 0.0).astype(np.float32)
+        parts = np.where(hit, np.rint(index), 0).astype(np.uint8)
+        nw = np.stack([ch[f"{L}.Normal.{c}"] for c in "XYZ"], axis=-1).astype(np.float64)
+        R = spec.camera.world_to_cam[:3, :3]
+        nc = nw @ R.T
+        norm = np.linalg.norm(nc, axis=-1, keepdims=True)
+        nc = np.where(hit[..., None] & (norm > 1e-8), nc / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
+        return Passes(rgb=linear_to_srgb8(rgb_lin), depth=depth, parts=parts, normals=nc)
+
+    def close(self) -> None:
+        """Free the temporary directory (the Blender data stays until the next reset)."""
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence Blender's per-frame log lines (written by C code straight to file descriptor 1)."""
+    if logger.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _matrix(M: np.ndarray):  # noqa: ANN202
+    mathutils = require("mathutils")
+    return mathutils.Matrix([list(map(float, row)) for row in M])
+
+
+def _light_pose(position: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``(4, 4)`` world matrix of a Blender light at ``position`` whose -Z axis faces ``target``."""
+    from synth.scene.camera import look_at
+
+    cv = np.linalg.inv(look_at(position, target))  # OpenCV camera (z forward) -> world
+    return cv @ _CV_TO_BLENDER_CAM

@@ -1,0 +1,89 @@
+"""``synth render``: render a labelled dataset (thin layer over :func:`synth.render.job.run_job`)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from synth.config import ConfigError, JobConfig, apply_overrides
+
+logger = logging.getLogger(__name__)
+
+#: CLI option -> dotted config key.
+_OPTION_KEYS = {
+    "out": "out", "count": "count", "seed": "seed", "start": "start",
+    "resolution": "render.resolution", "samples": "render.samples", "preset": "render.preset",
+    "device": "render.device", "engine": "render.engine", "renderer": "render.renderer",
+    "side": "hand.side", "gestures": "hand.gestures", "save_mesh": "output.save_mesh",
+}  # fmt: skip
+
+
+def build_config(config: str | None, options: dict[str, object], overrides: tuple[str, ...]) -> JobConfig:
+    """Defaults < ``--config`` YAML < explicit options < ``--set`` overrides."""
+    cfg = JobConfig.load(config) if config else JobConfig()
+    items = []
+    for name, key in _OPTION_KEYS.items():
+        v = options.get(name)
+        if v is None or (name == "save_mesh" and v is False):
+            continue
+        if name == "gestures":
+            v = "[" + ",".join(g.strip() for g in str(v).split(",") if g.strip()) + "]"
+        elif isinstance(v, bool):
+            v = "true" if v else "false"
+        items.append(f"{key}={v}")
+    return apply_overrides(cfg, items + list(overrides))
+
+
+@click.command("render")
+@click.option("--out", type=click.Path(file_okay=False), help="Output dataset directory.")
+@click.option("--count", type=int, help="Number of samples.")
+@click.option("--seed", type=int, help="Job seed (sample i depends only on seed and i).")
+@click.option("--start", type=int, help="First sample id.")
+@click.option("--resolution", type=int, help="Square image size in pixels.")
+@click.option("--samples", type=int, help="Samples per pixel (overrides the preset).")
+@click.option("--preset", type=click.Choice(["draft", "standard", "high"]), help="Quality preset.")
+@click.option("--device", type=click.Choice(["cpu", "gpu"]), help="Render device (gpu fails if none).")
+@click.option("--engine", type=click.Choice(["cycles", "eevee"]), help="Blender engine.")
+@click.option("--renderer", type=click.Choice(["blender", "raster"]), help="Backend.")
+@click.option("--side", type=click.Choice(["right", "left", "both"]), help="Hand side(s).")
+@click.option("--gestures", type=str, help="Comma-separated gesture names.")
+@click.option("--save-mesh", is_flag=True, default=False, help="Also write mesh/ID.npz (world vertices, faces).")
+@click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted config override (repeatable).")
+@click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")
+def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, **options: object) -> None:
+    """Render COUNT labelled samples into OUT (rgb, depth, parts, normals, labels)."""
+    try:
+        cfg = build_config(config, options, overrides)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    if not cfg.out:
+        raise click.UsageError("--out is required (or 'out' in the --config file)")
+    run(cfg, resume=not no_resume)
+
+
+def run(cfg: JobConfig, resume: bool = True) -> None:
+    """Run a job with a progress bar, turning expected failures into one-line errors."""
+    from rich.progress import Progress
+
+    from synth.dataset.layout import DatasetError
+    from synth.hand.rig import RigError
+    from synth.render.blender.renderer import DeviceError
+    from synth.render.job import run_job
+
+    try:
+        with Progress(transient=True) as bar:
+            task = bar.add_task("rendering", total=cfg.count)
+            stats = run_job(cfg, progress=lambda _i: bar.advance(task), resume=resume)
+    except (DeviceError, DatasetError, RigError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    n = len(stats.written)
+    rate = n / stats.seconds if stats.seconds > 0 else 0.0
+    click.echo(f"wrote {n} samples to {cfg.out} ({len(stats.skipped)} already complete) "
+               f"in {stats.seconds:.1f} s ({rate:.2f} samples/s)")
+
+
+def register(group: click.Group) -> None:
+    """Add ``render`` to the ``synth`` command group."""
+    group.add_command(render_command)

@@ -1,0 +1,219 @@
+"""Rendering a job: plan -> pose -> render -> label -> write, for both runtimes.
+
+:func:`run_job` is what ``synth render`` and ``blender -b -P blender_scripts/render_shard.py --``
+call. The renderers know nothing about the dataset writer; this module connects them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from synth import __version__
+from synth.config import JobConfig
+from synth.hand.rig import HandRig
+from synth.labels.sample import VISIBILITY_DEFINITION, build_label, palm_normal
+from synth.labels.visibility import DEPTH_TOLERANCE_M
+from synth.render.types import HandMesh, Passes, face_parts_from_vertex_parts
+from synth.scene.plan import PoseSampler, plan_sample
+from synth.scene.spec import SampleSpec
+
+logger = logging.getLogger(__name__)
+
+
+class Renderer(Protocol):
+    """What a backend provides: ``render(spec, vertices (V, 3) world) -> Passes``."""
+
+    device_info: str
+
+    def render(self, spec: SampleSpec, vertices: np.ndarray) -> Passes: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class RenderedSample:
+    """One sample, ready to write."""
+
+    spec: SampleSpec
+    passes: Passes
+    label: dict[str, Any]
+    vertices: np.ndarray
+    faces: np.ndarray
+
+
+@dataclass
+class JobStats:
+    """What :func:`run_job` did."""
+
+    written: list[int] = field(default_factory=list)
+    skipped: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+    render_seconds: float = 0.0
+
+
+def sides_of(cfg: JobConfig) -> tuple[str, ...]:
+    return ("right", "left") if cfg.hand.side == "both" else (cfg.hand.side,)
+
+
+def load_rigs(cfg: JobConfig) -> dict[str, HandRig]:
+    """The hand rig of every side the job can draw."""
+    from synth.hand.models import load_model
+
+    return {s: load_model(cfg.hand.model, s) for s in sides_of(cfg)}
+
+
+def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
+    """Static render topology per side: the rig's triangles, smooth-shaded, no subdivision (so
+    the saved mesh, the keypoints and the rendered surface are the same geometry)."""
+    return {s: HandMesh(side=s, faces=r.faces.astype(np.int64),
+                        face_parts=face_parts_from_vertex_parts(r.faces, r.parts), face_uvs=r.face_uvs)
+            for s, r in rigs.items()}
+
+
+def make_renderer(cfg: JobConfig, meshes: dict[str, HandMesh]) -> Renderer:
+    """The backend named by ``cfg.render.renderer``."""
+    if cfg.render.renderer == "raster":
+        from synth.render.raster import RasterRenderer
+
+        return RasterRenderer(cfg.render, meshes)
+    from synth.render.blender.renderer import BlenderRenderer
+
+    return BlenderRenderer(cfg.render, meshes)
+
+
+def find_pose_sampler() -> PoseSampler | None:
+    """The gesture library's pose sampler when ``synth.gestures`` provides one, else None.
+
+    Looks for ``synth.gestures.sample_pose(rng, names) -> (pose_deg, name, category)``.
+    """
+    try:
+        mod = importlib.import_module("synth.gestures")
+    except ModuleNotFoundError:
+        return None
+    fn = getattr(mod, "sample_pose", None)
+    return fn if callable(fn) else None
+
+
+def find_describe() -> Callable[..., tuple[str, dict[str, Any]]] | None:
+    """``synth.labels.captions.describe`` when that module exists, else None."""
+    try:
+        mod = importlib.import_module("synth.labels.captions")
+    except ModuleNotFoundError as exc:
+        if exc.name != "synth.labels.captions":
+            raise
+        return None
+    return getattr(mod, "describe", None)
+
+
+def render_info(cfg: JobConfig, renderer: Renderer) -> dict[str, Any]:
+    r = cfg.render
+    return {"renderer": r.renderer, "engine": r.engine if r.renderer == "blender" else "pyrender",
+            "samples": r.effective_samples if r.renderer == "blender" else 1,
+            "denoise": r.effective_denoise if r.renderer == "blender" else False,
+            "device": r.device, "device_info": renderer.device_info, "filter_width": r.filter_width,
+            "view_transform": "Standard (sRGB)"}
+
+
+def render_sample(
+    cfg: JobConfig,
+    i: int,
+    rigs: dict[str, HandRig],
+    renderer: Renderer,
+    pose_sampler: PoseSampler | None = None,
+    describe: Callable[..., tuple[str, dict[str, Any]]] | None = None,
+) -> RenderedSample:
+    """Plan, pose, render and label sample ``i``."""
+    from synth.hand.skinning import forward, to_native
+
+    spec = plan_sample(cfg, i, rigs, pose_sampler)
+    rig = rigs[spec.hand.side]
+    posed = forward(rig, spec.hand.shape, spec.hand.pose_deg, spec.hand.root)
+    passes = renderer.render(spec, posed.vertices)
+    kc = (posed.keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
+    caption, attrs = "", {}
+    if describe is not None:
+        caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, spec.hand.gesture,
+                                  palm_normal_cam=palm_normal(kc, spec.hand.side), keypoints_cam=kc,
+                                  rng=np.random.default_rng(np.random.SeedSequence([cfg.seed, i, 1])))
+    hand_model = {"name": spec.hand.model, "side": spec.hand.side,
+                  "shape": dict(zip(rig.shape_names, map(float, spec.hand.shape), strict=True)),
+                  "pose_deg": spec.hand.pose_deg.tolist(), "pose_native": to_native(rig, spec.hand.pose_deg).tolist(),
+                  "root": spec.hand.root.tolist()}
+    label = build_label(spec, posed.keypoints, posed.vertices, passes.depth, passes.parts, hand_model,
+                        render_info(cfg, renderer), caption, attrs)
+    return RenderedSample(spec, passes, label, posed.vertices, rig.faces)
+
+
+def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
+    """The ``dataset.json`` content this job contributes."""
+    from synth.hand.keypoints import schema
+    from synth.hand.rig import PART_IDS
+
+    return {"generator": f"synth {__version__}", "config": cfg.to_dict(), "keypoints": schema(),
+            "part_ids": PART_IDS,
+            "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
+            "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
+
+
+def run_job(
+    cfg: JobConfig,
+    ids: Iterable[int] | None = None,
+    progress: Callable[[int], None] | None = None,
+    resume: bool = True,
+) -> JobStats:
+    """Render the job's samples into ``cfg.out`` with the dataset writer.
+
+    Args:
+        cfg: the job (``cfg.out`` must be set).
+        ids: sample ids (default ``start .. start + count - 1``).
+        progress: called with each written id.
+        resume: skip ids already complete in the output directory.
+    """
+    from synth.dataset.writer import DatasetWriter, npz_bytes
+
+    if not cfg.out:
+        raise ValueError("the job has no output directory (out)")
+    t0 = time.perf_counter()
+    ids = list(range(cfg.start, cfg.start + cfg.count)) if ids is None else list(ids)
+    stats = JobStats()
+    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume)
+    try:
+        done = writer.completed_ids()
+        todo = [i for i in ids if i not in done]
+        stats.skipped = [i for i in ids if i in done]
+        if not todo:
+            return stats
+        rigs = load_rigs(cfg)
+        meshes = hand_meshes(rigs)
+        pose_sampler, describe = find_pose_sampler(), find_describe()
+        renderer = make_renderer(cfg, meshes)
+        n_since = 0
+        for i in todo:
+            if cfg.render.recycle_after and n_since >= cfg.render.recycle_after:
+                renderer.close()
+                renderer = make_renderer(cfg, meshes)
+                n_since = 0
+            t = time.perf_counter()
+            s = render_sample(cfg, i, rigs, renderer, pose_sampler, describe)
+            stats.render_seconds += time.perf_counter() - t
+            n_since += 1
+            images = {k: getattr(s.passes, k) for k in cfg.output.passes}
+            extra = None
+            if cfg.output.save_mesh:
+                extra = {"mesh": npz_bytes(vertices=s.vertices.astype(np.float64), faces=s.faces.astype(np.int32))}
+            writer.write_sample(i, images, s.label, extra)
+            stats.written.append(i)
+            if progress is not None:
+                progress(i)
+        renderer.close()
+    finally:
+        writer.close()
+    stats.seconds = time.perf_counter() - t0
+    return stats

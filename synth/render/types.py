@@ -1,0 +1,56 @@
+"""Renderer-independent types: the mesh to draw and the passes that come back (pure numpy)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class HandMesh:
+    """Static topology of one hand model side, uploaded once per renderer.
+
+    Attributes:
+        side: ``right`` or ``left``.
+        faces: ``(F, 3)`` int triangles, counter-clockwise seen from outside.
+        face_parts: ``(F,)`` uint8 part id of each triangle (1..7).
+        face_uvs: ``(F, 3, 2)`` per-corner UVs, or None.
+    """
+
+    side: str
+    faces: np.ndarray
+    face_parts: np.ndarray
+    face_uvs: np.ndarray | None = None
+
+
+def face_parts_from_vertex_parts(faces: np.ndarray, vertex_parts: np.ndarray) -> np.ndarray:
+    """``(F,)`` part id per triangle: the majority of its three vertices' ids (first on ties)."""
+    p = vertex_parts[faces]  # (F, 3)
+    out = p[:, 0].copy()
+    out[p[:, 1] == p[:, 2]] = p[p[:, 1] == p[:, 2], 1]
+    return out.astype(np.uint8)
+
+
+@dataclass
+class Passes:
+    """One rendered sample.
+
+    Attributes:
+        rgb: ``(H, W, 3)`` uint8 sRGB.
+        depth: ``(H, W)`` float32 planar camera z, metres, 0 where no surface.
+        parts: ``(H, W)`` uint8 part ids (0 background).
+        normals: ``(H, W, 3)`` float32 unit normals in the OpenCV camera frame (0 background).
+    """
+
+    rgb: np.ndarray
+    depth: np.ndarray
+    parts: np.ndarray
+    normals: np.ndarray
+
+
+def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """The sRGB transfer function ("Standard" view transform), linear float -> uint8."""
+    x = np.clip(np.asarray(linear, dtype=np.float64), 0.0, 1.0)
+    s = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
+    return np.round(s * 255.0).astype(np.uint8)

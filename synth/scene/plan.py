@@ -1,0 +1,145 @@
+"""Sample planning: ``(job config, i)`` -> :class:`SampleSpec` (pure numpy).
+
+Sample ``i`` draws everything from its own Generator,
+``numpy.random.default_rng(numpy.random.SeedSequence([seed, i]))``, in a fixed order (side,
+shape, pose, hand orientation, camera, material, lights, background), so any split of a job into
+shards gives identical samples.
+
+World layout: the hand's palm centre is at the world origin with a uniformly random orientation;
+the camera orbits the origin (distance, elevation and azimuth drawn from the config) and looks at
+a point jittered around it; one area key light sits on the camera's side.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+from synth.config import JobConfig
+from synth.hand import anatomy
+from synth.hand.rig import HandRig
+from synth.scene.camera import Camera, intrinsics, look_at
+from synth.scene.spec import BackgroundSpec, HandSpec, LightSpec, MaterialSpec, SampleSpec
+
+logger = logging.getLogger(__name__)
+
+#: Rough bounding radius of a hand around the palm centre (metres), for the look-at jitter.
+HAND_RADIUS_M = 0.1
+
+#: Default skin albedos (linear RGB) by tone label; the appearance issue replaces this sampler.
+SKIN_TONES: dict[str, tuple[float, float, float]] = {
+    "light": (0.80, 0.57, 0.47),
+    "medium": (0.62, 0.40, 0.29),
+    "tan": (0.48, 0.30, 0.20),
+    "dark": (0.24, 0.14, 0.09),
+}
+
+#: ``(rng, gesture names) -> (pose_deg (16, 3), gesture name, category)``
+PoseSampler = Callable[[np.random.Generator, list[str]], tuple[np.ndarray, str, str]]
+
+
+def sample_rng(seed: int, i: int) -> np.random.Generator:
+    """The Generator of sample ``i`` of job ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i)]))
+
+
+def free_pose(rng: np.random.Generator, pose_range: float) -> np.ndarray:
+    """A ``(16, 3)`` pose drawn uniformly in the central ``pose_range`` fraction of
+    :data:`synth.hand.anatomy.LIMITS`, degrees (twist kept at a quarter of that)."""
+    lo, hi = anatomy.LIMITS[..., 0], anatomy.LIMITS[..., 1]
+    mid, half = (lo + hi) / 2.0, (hi - lo) / 2.0 * pose_range
+    half = half * np.array([1.0, 1.0, 0.25])
+    return mid + half * (2.0 * rng.random((anatomy.N_JOINTS, 3)) - 1.0)
+
+
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random ``(3, 3)`` rotation (unit quaternion from 4 normals)."""
+    q = rng.standard_normal(4)
+    w, x, y, z = q / np.linalg.norm(q)
+    return np.array([
+        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+    ])  # fmt: skip
+
+
+def palm_centre(rig: HandRig, shape: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """``(3,)`` model-frame palm centre of the posed hand: the mean of the wrist and the four
+    finger MCP keypoints (shape parameters move the wrist, so this is computed, not fixed)."""
+    from synth.hand.skinning import forward
+
+    kp = forward(rig, shape, pose).keypoints
+    return kp[[0, 5, 9, 13, 17]].mean(axis=0)
+
+
+def _uniform(rng: np.random.Generator, lohi: tuple[float, float]) -> float:
+    return float(lohi[0] + (lohi[1] - lohi[0]) * rng.random())
+
+
+def plan_sample(
+    cfg: JobConfig,
+    i: int,
+    rigs: dict[str, HandRig],
+    pose_sampler: PoseSampler | None = None,
+) -> SampleSpec:
+    """Plan sample ``i`` of the job.
+
+    Args:
+        cfg: the job.
+        i: sample id.
+        rigs: hand rig per side (those ``cfg.hand.side`` can choose).
+        pose_sampler: gesture pose sampler; None draws a free pose (:func:`free_pose`).
+    Returns:
+        The sample's spec; identical for identical ``(cfg, i)``.
+    """
+    rng = sample_rng(cfg.seed, i)
+    sides = ("right", "left") if cfg.hand.side == "both" else (cfg.hand.side,)
+    side = sides[int(rng.integers(len(sides)))]
+    rig = rigs[side]
+    shape = rig.sample_shape(rng) if cfg.hand.shape == "random" else rig.shape_default.copy()
+    if pose_sampler is not None:
+        pose, gesture, category = pose_sampler(rng, list(cfg.hand.gestures))
+    else:
+        pose, gesture, category = free_pose(rng, cfg.hand.pose_range), "free", "free"
+    pose = anatomy.clamp(np.asarray(pose, dtype=np.float64))
+
+    R = random_rotation(rng)
+    root = np.eye(4)
+    root[:3, :3] = R
+    root[:3, 3] = -R @ palm_centre(rig, shape, pose)
+
+    W, H = cfg.render.size
+    c = cfg.camera
+    dist = _uniform(rng, c.distance)
+    elev = np.radians(_uniform(rng, c.elevation))
+    azim = 2.0 * np.pi * rng.random()
+    eye = dist * np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
+    target = (2.0 * rng.random(3) - 1.0) * c.jitter * HAND_RADIUS_M
+    fov = np.radians(_uniform(rng, c.fov))
+    focal = (W / 2.0) / np.tan(fov / 2.0)
+    camera = Camera(K=intrinsics(focal, W, H), world_to_cam=look_at(eye, target), width=W, height=H)
+
+    tones = list(SKIN_TONES)
+    tone = tones[int(rng.integers(len(tones)))]
+    material = MaterialSpec(base_color=SKIN_TONES[tone], roughness=_uniform(rng, (0.35, 0.6)),
+                            subsurface_weight=0.1, skin_tone=tone)
+
+    # Key light: on the camera's side, up to 60 degrees off the view direction, 1 m away.
+    fwd = eye / np.linalg.norm(eye)
+    off = rng.standard_normal(3)
+    off -= off.dot(fwd) * fwd
+    off /= max(np.linalg.norm(off), 1e-9)
+    ang = np.radians(60.0) * rng.random()
+    ldir = np.cos(ang) * fwd + np.sin(ang) * off
+    light = LightSpec(position=tuple(float(x) for x in ldir * 1.0), target=(0.0, 0.0, 0.0),
+                      power=_uniform(rng, cfg.lighting.key_power), size=0.3)
+    grey = _uniform(rng, (0.05, 0.6))
+    tint = 1.0 + 0.2 * (2.0 * rng.random(3) - 1.0)
+    background = BackgroundSpec(color=tuple(float(x) for x in np.clip(grey * tint, 0, 1)),
+                                strength=_uniform(rng, cfg.lighting.world_strength))
+    hand = HandSpec(model=cfg.hand.model, side=side, shape=shape, pose_deg=pose, root=root,
+                    gesture=gesture, gesture_category=category)
+    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=camera, material=material,
+                      lights=(light,), background=background, camera_mode="orbit")
