@@ -55,7 +55,10 @@ SHAPES: dict[str, tuple[int, ...]] = {
 #: Tolerances of the consistency checks.
 TOL_3D_M = 1e-4
 TOL_2D_PX = 1e-2
-DEFAULT_VIS_TOL_M = 0.03
+DEFAULT_VIS_TOL_M = 0.003
+#: Assumed distance from a keypoint to its own skin when the label does not state it (a finger
+#: radius): a visible keypoint's rendered depth D must satisfy z - 2 rho - tol <= D <= z + tol.
+DEFAULT_SURFACE_RADIUS_M = 0.012
 
 
 @dataclass
@@ -304,13 +307,29 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
     return errs
 
 
-def _vis_tolerance(label: dict[str, Any]) -> float:
-    vis = label.get("render", {}).get("visibility", {}) if isinstance(label.get("render"), dict) else {}
+def _vis_params(label: dict[str, Any]) -> tuple[float, np.ndarray]:
+    """(tolerance m, (21,) surface radii m) of the label's visibility test.
+
+    Read from ``render.visibility`` (``tolerance_m``/``tolerance``, ``surface_radius_m``/
+    ``surface_radius``/``rho``); defaults: 3 mm and :data:`DEFAULT_SURFACE_RADIUS_M`.
+    """
+    render = label.get("render")
+    vis = render.get("visibility", {}) if isinstance(render, dict) else {}
+    tol, rho = DEFAULT_VIS_TOL_M, np.full(21, DEFAULT_SURFACE_RADIUS_M)
     if isinstance(vis, dict):
         for key in ("tolerance_m", "tolerance", "depth_tolerance_m"):
             if isinstance(vis.get(key), (int, float)):
-                return float(vis[key])
-    return DEFAULT_VIS_TOL_M
+                tol = float(vis[key])
+                break
+        for key in ("surface_radius_m", "surface_radius", "rho"):
+            try:
+                r = np.asarray(vis.get(key), dtype=np.float64)
+            except (TypeError, ValueError):
+                continue
+            if r.shape == (21,) and np.all(np.isfinite(r)):
+                rho = r
+                break
+    return tol, rho
 
 
 def check_images(images: dict[str, np.ndarray], label: dict[str, Any], a: dict[str, np.ndarray], e: ManifestEntry) -> list[str]:
@@ -336,7 +355,7 @@ def check_images(images: dict[str, np.ndarray], label: dict[str, Any], a: dict[s
         if (depth < 0).any():
             errs.append(f"{e.files['depth']}: negative depth")
         if {"visibility", "keypoints_2d", "keypoints_3d_cam"} <= a.keys():
-            tol = _vis_tolerance(label)
+            tol, rho = _vis_params(label)
             uv = np.round(a["keypoints_2d"]).astype(int)
             z = a["keypoints_3d_cam"][:, 2]
             bad = []
@@ -346,7 +365,8 @@ def check_images(images: dict[str, np.ndarray], label: dict[str, Any], a: dict[s
                     continue  # reported by check_label
                 win = depth[max(0, v - 1) : v + 2, max(0, u - 1) : u + 2]
                 win = win[win > 0]
-                if win.size == 0 or np.abs(win - z[i]).min() > tol:
+                lo, hi = z[i] - 2 * rho[i] - tol, z[i] + tol
+                if not ((win >= lo) & (win <= hi)).any():
                     bad.append(int(i))
             if bad:
                 errs.append(

@@ -113,7 +113,12 @@ def fake_sample(sample_id: int, seed: int = 0, size: int = 64) -> tuple[dict, di
             "camera_elevation_deg": float(rng.uniform(-30, 60)),
         },
         "hand_model": {"name": "fake", "side": "right"},
-        "render": {"engine": "fake", "samples": 0, "device": "cpu", "visibility": {"tolerance_m": VIS_TOL}},
+        "render": {
+            "engine": "fake",
+            "samples": 0,
+            "device": "cpu",
+            "visibility": {"tolerance_m": VIS_TOL, "surface_radius_m": [0.0] * 21},
+        },
     }
     images = {"rgb": rgb, "depth": depth, "parts": parts, "normals": normals}
     extra = {"mesh": npz_bytes(vertices=kp_w.astype(np.float32), faces=np.zeros((0, 3), np.int32))}
