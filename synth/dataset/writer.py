@@ -62,8 +62,8 @@ _Item = tuple[int, dict[str, np.ndarray], bytes, dict[str, bytes], dict[str, str
 #: Dotted config keys that may differ between runs into the same directory (how many samples,
 #: where, how parallel) without making it a different dataset.
 DEFAULT_RESUME_IGNORED_KEYS: tuple[str, ...] = (
-    "num_samples", "count", "samples", "n", "start", "end", "stop", "shard", "shards",
-    "num_shards", "shard_index", "out", "out_dir", "output", "output_dir", "resume", "force",
+    "num_samples", "count", "n", "start", "end", "stop", "shard", "shards",
+    "num_shards", "shard_index", "out", "out_dir", "output_dir", "resume", "force",
     "progress", "workers", "num_workers", "verbose", "log_level",
     "job.num_samples", "job.count", "job.out", "job.output", "job.resume", "job.force",
     "job.workers", "job.start", "job.shard", "job.shards",
