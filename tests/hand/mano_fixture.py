@@ -169,48 +169,65 @@ def mirror_model(right: dict[str, object], buggy_shapedirs: bool = True) -> dict
     return out
 
 
-def _fake_chumpy() -> tuple[type, type]:
-    """Classes that pickle under chumpy's module names (chumpy.ch.Ch, chumpy.reordering.Select)."""
+def _fake_chumpy() -> dict[str, type]:
+    """Classes that pickle under chumpy's module and class names, with chumpy's attribute names
+    (``chumpy.ch.Ch.x``; ``chumpy.reordering`` ``Select(a, idxs, preferred_shape)``,
+    ``Reshape(a, newshape)``, ``transpose(a, axes)``) and chumpy-like private state."""
 
-    class Ch:
-        def __init__(self, x: np.ndarray) -> None:
-            self.x = x
-            self.dterms = ()
+    class _Base:
+        def __init__(self, **kw: object) -> None:
             self._dirty_vars = set()
+            self._itr = None
+            self._depends_on_deps = {}
+            self.__dict__.update(kw)
 
-    class Select:
-        def __init__(self, a: object, idxs: np.ndarray, preferred_shape: tuple[int, ...]) -> None:
-            self.a = a
-            self.idxs = idxs
-            self.preferred_shape = preferred_shape
+    class Ch(_Base):
+        pass
 
-    Ch.__module__, Ch.__qualname__ = "chumpy.ch", "Ch"
-    Select.__module__, Select.__qualname__ = "chumpy.reordering", "Select"
-    return Ch, Select
+    class Select(_Base):
+        pass
+
+    class Reshape(_Base):
+        pass
+
+    class transpose(_Base):  # noqa: N801 - chumpy's class name
+        pass
+
+    out = {}
+    for cls, mod in ((Ch, "chumpy.ch"), (Select, "chumpy.reordering"), (Reshape, "chumpy.reordering"),
+                     (transpose, "chumpy.reordering")):
+        cls.__module__, cls.__qualname__ = mod, cls.__name__
+        out[cls.__name__] = cls
+    return out
 
 
 def save_pkl(model: dict[str, object], path: Path, chumpy: bool) -> Path:
-    """Pickle ``model`` (protocol 2, like the released files); with ``chumpy`` the arrays
-    ``v_template``, ``shapedirs``, ``posedirs`` are ``chumpy.ch.Ch`` objects and ``weights`` a
-    ``chumpy.reordering.Select`` -- pickled through a temporary fake ``chumpy`` package that is
+    """Pickle ``model`` (protocol 2, like the released files); with ``chumpy`` ``v_template`` is a
+    ``chumpy.ch.Ch``, ``posedirs`` a ``Reshape``, ``shapedirs`` a ``transpose`` and ``weights`` a
+    ``Select`` of ``Ch`` objects -- pickled through a temporary fake ``chumpy`` package that is
     removed again, so loading must work without chumpy."""
     data = dict(model)
     if not chumpy:
         with open(path, "wb") as fh:
             pickle.dump(data, fh, protocol=2)
         return path
-    Ch, Select = _fake_chumpy()
+    fake = _fake_chumpy()
+    Ch = fake["Ch"]
     mods = {"chumpy": types.ModuleType("chumpy"), "chumpy.ch": types.ModuleType("chumpy.ch"),
             "chumpy.reordering": types.ModuleType("chumpy.reordering")}
-    mods["chumpy.ch"].Ch = Ch  # type: ignore[attr-defined]
-    mods["chumpy.reordering"].Select = Select  # type: ignore[attr-defined]
+    for name, cls in fake.items():
+        setattr(mods[cls.__module__], name, cls)
     saved = {k: sys.modules.get(k) for k in mods}
     sys.modules.update(mods)
     try:
-        for k in ("v_template", "shapedirs", "posedirs"):
-            data[k] = Ch(np.asarray(model[k]))
+        data["v_template"] = Ch(x=np.asarray(model["v_template"]))
+        pd = np.asarray(model["posedirs"])
+        data["posedirs"] = fake["Reshape"](a=Ch(x=pd.ravel()), newshape=pd.shape)
+        sd = np.asarray(model["shapedirs"])
+        data["shapedirs"] = fake["transpose"](a=Ch(x=np.ascontiguousarray(sd.transpose(2, 0, 1))), axes=(1, 2, 0))
         w = np.asarray(model["weights"])
-        data["weights"] = Select(Ch(w.ravel()[::-1].copy()), np.arange(w.size)[::-1].copy(), w.shape)
+        data["weights"] = fake["Select"](a=Ch(x=w.ravel()[::-1].copy()), idxs=np.arange(w.size)[::-1].copy(),
+                                         preferred_shape=w.shape)
         with open(path, "wb") as fh:
             pickle.dump(data, fh, protocol=2)
     finally:
@@ -222,8 +239,42 @@ def save_pkl(model: dict[str, object], path: Path, chumpy: bool) -> Path:
     return path
 
 
-def save_npz(model: dict[str, object], path: Path) -> Path:
-    """Save ``model`` as an ``.npz`` with a dense regressor and no pickled objects."""
+def save_npz(model: dict[str, object], path: Path, sparse_object: bool = False) -> Path:
+    """Save ``model`` as an ``.npz``: a dense regressor and no pickled objects, or with
+    ``sparse_object`` the scipy.sparse regressor pickled inside an object member."""
     data = {k: (v.toarray() if hasattr(v, "toarray") else np.asarray(v)) for k, v in model.items()}
+    if sparse_object:
+        obj = np.empty((), dtype=object)
+        obj[()] = scipy.sparse.csc_matrix(data["J_regressor"])
+        data["J_regressor"] = obj
     np.savez(path, **data)
+    return path
+
+
+def save_unsupported_chumpy_pkl(model: dict[str, object], path: Path) -> Path:
+    """A pickle whose ``v_template`` is a chumpy arithmetic op (``chumpy.ch_ops.add``)."""
+    fake = _fake_chumpy()
+
+    class add:  # noqa: N801 - chumpy's class name
+        def __init__(self, a: object, b: object) -> None:
+            self.a, self.b = a, b
+
+    add.__module__, add.__qualname__ = "chumpy.ch_ops", "add"
+    mods = {"chumpy": types.ModuleType("chumpy"), "chumpy.ch": types.ModuleType("chumpy.ch"),
+            "chumpy.ch_ops": types.ModuleType("chumpy.ch_ops")}
+    mods["chumpy.ch"].Ch = fake["Ch"]  # type: ignore[attr-defined]
+    mods["chumpy.ch_ops"].add = add  # type: ignore[attr-defined]
+    saved = {k: sys.modules.get(k) for k in mods}
+    sys.modules.update(mods)
+    try:
+        v = np.asarray(model["v_template"])
+        data = {**model, "v_template": add(fake["Ch"](x=v), fake["Ch"](x=np.zeros_like(v)))}
+        with open(path, "wb") as fh:
+            pickle.dump(data, fh, protocol=2)
+    finally:
+        for k, m in saved.items():
+            if m is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = m
     return path

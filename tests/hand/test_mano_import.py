@@ -53,6 +53,8 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["left_ch"] = mf.save_pkl(left, d / "MANO_LEFT_chumpy.pkl", chumpy=True)
     out["left_ok"] = mf.save_pkl(left_ok, d / "MANO_LEFT_fixed.pkl", chumpy=True)
     out["right_npz"] = mf.save_npz(right, d / "MANO_RIGHT.npz")
+    out["right_npz_obj"] = mf.save_npz(right, d / "MANO_RIGHT_sparse.npz", sparse_object=True)
+    out["unsupported"] = mf.save_unsupported_chumpy_pkl(right, d / "MANO_RIGHT_op.pkl")
     return out
 
 
@@ -60,11 +62,11 @@ def _random_mano(rng: np.random.Generator, B: int) -> tuple[np.ndarray, np.ndarr
     return rng.normal(size=(B, 10)), rng.normal(scale=0.6, size=(B, 3)), rng.normal(scale=0.4, size=(B, 45))
 
 
-def _smplx_forward(pkl: Path, betas, go, hp, left_fix: bool = False):
+def _smplx_forward(pkl: Path, betas, go, hp, left_fix: bool = False, pca: int = 0):
     torch = pytest.importorskip("torch")
     smplx = pytest.importorskip("smplx")
-    m = smplx.MANO(model_path=str(pkl), is_rhand="RIGHT" in pkl.name, use_pca=False, flat_hand_mean=True,
-                   dtype=torch.float64)
+    m = smplx.MANO(model_path=str(pkl), is_rhand="RIGHT" in pkl.name, use_pca=pca > 0, num_pca_comps=pca or 6,
+                   flat_hand_mean=pca == 0, dtype=torch.float64)
     if left_fix:  # the fix users apply to smplx's left model (smplx issue #48)
         with torch.no_grad():
             m.shapedirs[:, 0, :] *= -1
@@ -78,7 +80,7 @@ def _to_model(rig, pts: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.mano
-@pytest.mark.parametrize("key", ["right_ch", "right_npz"])
+@pytest.mark.parametrize("key", ["right_ch", "right_npz", "right_npz_obj"])
 def test_matches_smplx_right(files: dict[str, Path], key: str) -> None:
     rig = import_mano(files[key])
     assert rig.side == "right" and rig.shape_kind == "linear" and rig.posedirs.shape == (135, 3 * 778)
@@ -112,6 +114,23 @@ def test_matches_smplx_left_with_shapedirs_fix(files: dict[str, Path]) -> None:
     assert np.abs(ph.vertices - _to_model(rig, vs_bug)).max() > 1e-3
 
 
+@pytest.mark.mano
+def test_matches_smplx_pca_pose(files: dict[str, Path]) -> None:
+    """smplx defaults (use_pca, flat_hand_mean=False) via the stored pose PCA."""
+    from synth.hand.models.mano import hand_pose_from_pca
+
+    rig = import_mano(files["right_ch"])
+    rng = np.random.default_rng(11)
+    betas, go, _ = _random_mano(rng, 4)
+    coeffs = rng.normal(scale=0.5, size=(4, 6))
+    vs, _ = _smplx_forward(files["plain_r"], betas, go, coeffs, pca=6)
+    ph = forward(rig, shape=betas, bone_rotations=rotations_from_mano_pose(rig, go, hand_pose_from_pca(rig, coeffs)))
+    assert np.abs(ph.vertices - _to_model(rig, vs)).max() <= 1e-5
+    hp = hand_pose_from_pca(rig, coeffs, flat_hand_mean=True)  # the mean added at rotation time instead
+    R = rotations_from_mano_pose(rig, go, hp, flat_hand_mean=False)
+    assert np.abs(forward(rig, shape=betas, bone_rotations=R).vertices - ph.vertices).max() < 1e-12
+
+
 def test_left_fix_detection(files: dict[str, Path]) -> None:
     fixed = import_mano(files["left_ch"])
     ok = import_mano(files["left_ok"])  # already-correct shape directions: left alone
@@ -125,8 +144,8 @@ def test_left_fix_detection(files: dict[str, Path]) -> None:
 
 def test_chumpy_pkl_npz_agree(files: dict[str, Path]) -> None:
     assert "chumpy" not in sys.modules
-    a, b, c = import_mano(files["right_ch"]), import_mano(files["right_npz"]), import_mano(files["plain_r"])
-    for other in (b, c):
+    a = import_mano(files["right_ch"])
+    for other in (import_mano(files["right_npz"]), import_mano(files["right_npz_obj"]), import_mano(files["plain_r"])):
         for k in ("template_vertices", "skin_weights", "rest_joints", "joint_frames", "shape_dirs",
                   "joint_shape_dirs", "posedirs", "faces"):
             assert np.allclose(getattr(a, k), getattr(other, k), atol=1e-12), k
@@ -163,6 +182,25 @@ def test_anatomical_directions(files: dict[str, Path]) -> None:
     assert d[2] < -0.003 and d[0] > 0.0  # toward the palm and the little finger
     wrist = forward(rig, pose={"wrist": {"flex": 40}})
     assert wrist.keypoints[12, 2] < -0.05  # whole hand rotates about the wrist (no forearm in MANO)
+
+
+def test_joint_frames_follow_anatomy_rules(files: dict[str, Path]) -> None:
+    """x distal toward the child joint / tip vertex; -z = the flexion target t made orthogonal to x
+    (palmar for fingers and wrist, ulnar for the thumb CMC, ulnar+palmar for thumb MCP/IP)."""
+    right, left = import_mano(files["right_ch"]), import_mano(files["left_ch"])
+    palmar, ulnar = np.array([0.0, 0.0, -1.0]), np.array([1.0, 0.0, 0.0])
+    child = {0: 4, 1: 2, 2: 3, 4: 5, 5: 6, 7: 8, 8: 9, 10: 11, 11: 12, 13: 14, 14: 15}
+    tip_of = {15: 0, 3: 1, 6: 2, 12: 3, 9: 4}
+    for rig, mirror in ((right, np.eye(3)), (left, S)):
+        J = rig.rest_joints @ mirror
+        F = mirror @ rig.joint_frames @ (np.eye(3) if rig.side == "right" else np.diag([1.0, -1.0, 1.0]))
+        for b in range(16):
+            end = J[child[b]] if b in child else rig.template_vertices[rig.tip_vertex_ids[tip_of[b]]] @ mirror
+            x = (end - J[b]) / np.linalg.norm(end - J[b])
+            t = ulnar if b == 13 else (ulnar + palmar) / np.sqrt(2) if b in (14, 15) else palmar
+            t_perp = t - x * (t @ x)
+            assert np.allclose(F[b][:, 0], x, atol=1e-9), (rig.side, b)
+            assert np.allclose(-F[b][:, 2], t_perp / np.linalg.norm(t_perp), atol=1e-9), (rig.side, b)
 
 
 def test_labels(files: dict[str, Path]) -> None:
@@ -221,6 +259,7 @@ def test_bad_files(files: dict[str, Path], tmp_path: Path) -> None:
     p = tmp_path / "MANO_RIGHT_list.pkl"
     p.write_bytes(pickle.dumps([1, 2, 3]))
     assert "not a MANO model" in _one_line_error(p)
+    assert "unsupported chumpy object chumpy.ch_ops.add" in _one_line_error(files["unsupported"])
     p = tmp_path / "MANO_RIGHT_evil.pkl"
     p.write_bytes(b"\x80\x02cos\nsystem\nX\x04\x00\x00\x00trueq\x00\x85R.")
     assert "refusing" in _one_line_error(p)

@@ -16,16 +16,19 @@ Accepted inputs:
 
 Required keys: ``v_template`` (778, 3), ``f`` (F, 3), ``weights`` (778, 16), ``kintree_table``
 (2, 16), ``J_regressor`` (16, 778) dense or sparse, ``shapedirs`` (778, 3, >=10), ``posedirs``
-(778, 3, 135). ``hands_components`` / ``hands_mean`` (the pose PCA) are not needed: the rig is
-posed with full per-joint rotations (``flat_hand_mean=True`` in smplx terms).
+(778, 3, 135). The optional pose PCA ``hands_components`` / ``hands_mean`` is kept in
+``rig.extra`` (``mano_hands_components``, ``mano_hands_mean``) only to convert native MANO poses
+(:func:`hand_pose_from_pca`, ``flat_hand_mean=False``); the rig itself is posed with full
+per-joint rotations and its rest pose is the flat template (``flat_hand_mean=True`` in smplx).
 
 Conversion (exact, all maps linear):
 
 * **Model frame.** synth rigs live in the model frame of :mod:`synth.hand.rig` (origin at the wrist
   joint of the default shape, +y toward the fingers, +z dorsal). The MANO data are moved there by
   the rigid map ``m = Q (p - o)`` with ``o`` the MANO wrist joint at ``betas = 0`` and ``Q`` a
-  proper rotation derived from the template (y: wrist -> middle MCP; z: the dorsal palm normal
-  from the wrist, index MCP and pinky MCP joints). ``Q`` and ``o`` are kept as the 4x4
+  proper rotation derived from the template joints exactly as the open hand's frame (y: wrist ->
+  middle MCP; x: index MCP -> pinky MCP, orthogonalised; z = x cross y, dorsal), so the palmar
+  direction is -z and the ulnar direction +x of the right hand. ``Q`` and ``o`` are kept as the 4x4
   ``rig.extra["mano_to_model"]``. Vertex, joint and shape directions are rotated; the pose
   correctives are re-expressed for the conjugated rotations ``R' = Q R Q^T`` (the pose feature
   ``vec(R' - I)`` is an orthogonal linear map of ``vec(R - I)``), so :func:`synth.hand.skinning.forward`
@@ -162,30 +165,51 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
 
 def _unchumpy(obj: Any, depth: int = 0) -> Any:
-    """Replace chumpy shims (recursively) by the numpy arrays they hold."""
+    """Replace chumpy shims (recursively) by the numpy arrays they hold.
+
+    Supported: terminal ``Ch`` (its ``x``) and chumpy's pure reorderings (``Reshape``,
+    ``transpose``, ``Select``, ``Concatenate``, ``Tile``, ``Repeat``, ``swapaxes``, ``rollaxis``,
+    ``AtleastNd``), evaluated with numpy. Anything else (arithmetic ops) is refused rather than
+    guessed."""
     if depth > 50:
         raise RigError("chumpy object nesting too deep")
-    if isinstance(obj, _ChumpyShim):
-        st = getattr(obj, "_chumpy_state", {})
-        cls = getattr(obj, "_chumpy_class", "chumpy")
-        if "x" in st:
-            return np.asarray(_unchumpy(st["x"], depth + 1))
-        if "a" in st:
-            a = np.asarray(_unchumpy(st["a"], depth + 1))
-            short = cls.rsplit(".", 1)[-1]
-            if short == "Reshape" and "want_shape" in st:
-                return a.reshape(st["want_shape"])
-            if short == "Transpose" and "axes" in st:
-                return np.transpose(a, st["axes"])
-            if short == "Select" and "idxs" in st:
-                out = a.ravel()[np.asarray(st["idxs"])]
-                return out.reshape(st["preferred_shape"]) if st.get("preferred_shape") is not None else out
-            if short == "Ch" or set(st) <= {"a", "dterms", "terms", "_dirty_vars", "_itr", "_depends_on_deps"}:
-                return a
-        raise RigError(f"unsupported chumpy object {cls} (no stored array); convert the file to plain numpy arrays")
     if isinstance(obj, dict):
         return {k: _unchumpy(v, depth + 1) for k, v in obj.items()}
-    return obj
+    if not isinstance(obj, _ChumpyShim):
+        return obj
+    st = getattr(obj, "_chumpy_state", {})
+    cls = getattr(obj, "_chumpy_class", "chumpy")
+    short = cls.rsplit(".", 1)[-1]
+
+    def arr(key: str) -> np.ndarray:
+        return np.asarray(_unchumpy(st[key], depth + 1))
+
+    try:
+        if short == "Ch" and "x" in st:
+            return arr("x")
+        if short == "AtleastNd":
+            return {1: np.atleast_1d, 2: np.atleast_2d, 3: np.atleast_3d}[int(st["ndims"])](arr("x"))
+        if short == "Reshape":
+            return arr("a").reshape(st["newshape"])
+        if short == "transpose":
+            return np.transpose(arr("a"), st.get("axes"))
+        if short == "Select":
+            out = arr("a").ravel()[np.asarray(st["idxs"])]
+            return out.reshape(st["preferred_shape"]) if st.get("preferred_shape") is not None else out
+        if short == "Concatenate":
+            names = list(st.get("dterms") or [])
+            return np.concatenate([arr(n) for n in names], axis=st["axis"])
+        if short == "Tile":
+            return np.tile(arr("a"), st["reps"])
+        if short == "Repeat":
+            return np.repeat(arr("a"), st["repeats"], st.get("axis"))
+        if short == "swapaxes":
+            return np.swapaxes(arr("a"), st["axis1"], st["axis2"])
+        if short == "rollaxis":
+            return np.rollaxis(arr("a"), st["axis"], st.get("start", 0))
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise RigError(f"malformed chumpy object {cls} ({type(exc).__name__}: {exc})") from exc
+    raise RigError(f"unsupported chumpy object {cls}; convert the file to plain numpy arrays")
 
 
 def _load_pickle_bytes(data: bytes) -> Any:
@@ -258,13 +282,13 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 
 def _right_frame(joints: np.ndarray) -> np.ndarray:
-    """Rotation ``Q`` (rows x, y, z) mapping a *right* MANO hand to the model frame axes."""
-    w = joints[0]
-    y = _unit(joints[4] - w)  # wrist -> middle MCP
-    z = np.cross(joints[7] - w, joints[1] - w)  # right hand: (pinky x index) is dorsal
-    z = _unit(z - y * (z @ y))
-    x = np.cross(y, z)
-    return np.stack([x, y, z])
+    """Rotation ``Q`` (rows x, y, z) mapping a *right* MANO hand to the model frame axes, defined
+    as for the open hand (``open_hand.canonical_frame``): y from the wrist to the middle MCP,
+    x from the index MCP to the pinky MCP made orthogonal to y, z = x cross y (dorsal)."""
+    y = _unit(joints[4] - joints[0])
+    x = joints[7] - joints[1]
+    x = _unit(x - y * (x @ y))
+    return np.stack([x, y, np.cross(x, y)])
 
 
 def _right_joint_frames(joints: np.ndarray, parents: np.ndarray, tips: np.ndarray) -> np.ndarray:
@@ -307,13 +331,20 @@ def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
     return np.where(n > 0, vn / np.maximum(n, 1e-30), 0.0)
 
 
-def _needs_left_fix(v: np.ndarray, shapedirs: np.ndarray) -> bool:
-    """True if the first shape direction's x correlation with ``v - mean(v)`` has the opposite
-    sign of its y and z correlations (the known MANO_LEFT shapedirs bug)."""
+def _needs_left_fix(v: np.ndarray, shapedirs: np.ndarray, name: str) -> bool:
+    """Detect the MANO_LEFT shapedirs bug (module docstring): True if the first shape direction's
+    x correlation with ``v - mean(v)`` has the opposite sign of its y and z correlations. When the
+    first direction is not size-like (some |correlation| < 0.2) the test is inconclusive and the
+    fix is applied, because the released left file has the bug; a warning says so."""
     d = v - v.mean(0)
     s0 = shapedirs[:, :, 0]
     c = (d * s0).sum(0) / np.maximum(np.linalg.norm(d, axis=0) * np.linalg.norm(s0, axis=0), 1e-30)
-    logger.debug("MANO shapedirs[..., 0] axis correlations with the template: %s", c)
+    logger.debug("%s: shapedirs[..., 0] axis correlations with the template: %s", name, c)
+    if np.abs(c).min() < 0.2:
+        logger.warning("%s: cannot tell whether the left-hand shapedirs fix is needed (correlations %s); "
+                       "applying it as for the released MANO_LEFT.pkl -- pass fix_left_shapedirs to override",
+                       name, np.round(c, 3))
+        return True
     return bool(c[0] * c[1] < 0 and c[0] * c[2] < 0)
 
 
@@ -356,7 +387,8 @@ def import_mano(
         name: the rig name.
     Returns:
         A validated :class:`HandRig` in the synth model frame (metres), with ``posedirs``,
-        10 linear shape parameters and ``extra["mano_to_model"]`` (4, 4).
+        10 linear shape parameters, ``extra["mano_to_model"]`` (4, 4) and, when the file has
+        them, ``extra["mano_hands_mean"]`` (45,) and ``extra["mano_hands_components"]`` (n, 45).
     Raises:
         RigError: one-line reason for a missing, corrupt or wrong-kind file, or an unknown side.
     """
@@ -404,12 +436,10 @@ def import_mano(
     sd = sd[:, :, :N_BETAS].copy()
     if not np.allclose(W.sum(1), 1.0, atol=1e-4):
         raise RigError(f"{path}: MANO skinning weights rows do not sum to 1")
-    if "hands_components" in data:
-        logger.info("%s: ignoring the MANO pose PCA (hands_components/hands_mean); the rig uses full joint rotations", path.name)
 
     fixed = False
     if side == "left":
-        fixed = _needs_left_fix(v, sd) if fix_left_shapedirs is None else bool(fix_left_shapedirs)
+        fixed = _needs_left_fix(v, sd, path.name) if fix_left_shapedirs is None else bool(fix_left_shapedirs)
         if fixed:
             sd[:, 0, :] *= -1.0
             logger.info("%s: applied the MANO left-hand shapedirs fix (x components negated)", path.name)
@@ -457,10 +487,16 @@ def import_mano(
         else:
             kp_index[k] = j
 
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
     T = np.eye(4)
     T[:3, :3] = Q
     T[:3, 3] = -Q @ o
+    extra: dict[str, np.ndarray] = {"mano_to_model": T}
+    for key in ("hands_mean", "hands_components"):  # MANO's pose PCA, for native-pose conversion
+        if key in data:
+            a = _as_dense(data[key], key, path)
+            if a.shape[-1] == 3 * (N_JOINTS - 1):
+                extra[f"mano_{key}"] = a
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
     rig = HandRig(
         name=name,
         side=side,
@@ -491,7 +527,7 @@ def import_mano(
         licence=LICENCE,
         provenance=(f"{path.name} sha256={sha}; imported by synth.hand.models.mano ({side} hand"
                     f"{', left shapedirs fix applied' if fixed else ''})"),
-        extra={"mano_to_model": T},
+        extra=extra,
     )
     validate(rig)
     return rig
@@ -523,13 +559,32 @@ def _mano_to_model(rig_or_transform: HandRig | np.ndarray) -> np.ndarray:
     return T[:3, :3]
 
 
-def rotations_from_mano_pose(rig: HandRig | np.ndarray, global_orient: np.ndarray, hand_pose: np.ndarray) -> np.ndarray:
+def hand_pose_from_pca(rig: HandRig, coeffs: np.ndarray, flat_hand_mean: bool = False) -> np.ndarray:
+    """MANO's full 45-D ``hand_pose`` ``(..., 45)`` (radians, relative to the flat hand) from PCA
+    coefficients ``(..., n)`` as smplx computes it with ``use_pca=True``: ``coeffs @
+    hands_components[:n]``, plus ``hands_mean`` unless ``flat_hand_mean``."""
+    if "mano_hands_components" not in rig.extra or "mano_hands_mean" not in rig.extra:
+        raise RigError(f"rig {rig.name!r} has no MANO pose PCA (hands_components/hands_mean were not in the file)")
+    c = np.asarray(coeffs, dtype=np.float64)
+    pose = c @ rig.extra["mano_hands_components"][: c.shape[-1]]
+    return pose if flat_hand_mean else pose + rig.extra["mano_hands_mean"]
+
+
+def rotations_from_mano_pose(
+    rig: HandRig | np.ndarray, global_orient: np.ndarray, hand_pose: np.ndarray, flat_hand_mean: bool = True
+) -> np.ndarray:
     """Rig bone rotations ``(..., 16, 3, 3)`` (model axes, for ``forward(bone_rotations=)``) from
-    MANO's ``global_orient`` ``(..., 3)`` and full ``hand_pose`` ``(..., 45)`` (axis-angle, radians,
-    ``flat_hand_mean=True``). ``rig`` may be the imported rig or its ``mano_to_model`` (4, 4)."""
+    MANO's ``global_orient`` ``(..., 3)`` and full ``hand_pose`` ``(..., 45)`` (axis-angle, radians).
+    ``rig`` may be the imported rig or its ``mano_to_model`` (4, 4). With ``flat_hand_mean=False``
+    (smplx's default) the file's ``hands_mean`` is added to ``hand_pose`` first, as smplx does."""
     Q = _mano_to_model(rig)
     go = np.asarray(global_orient, dtype=np.float64)
-    hp = np.asarray(hand_pose, dtype=np.float64).reshape(go.shape[:-1] + (N_JOINTS - 1, 3))
+    hp = np.asarray(hand_pose, dtype=np.float64)
+    if not flat_hand_mean:
+        if not isinstance(rig, HandRig) or "mano_hands_mean" not in rig.extra:
+            raise RigError("flat_hand_mean=False needs the imported rig with its MANO hands_mean")
+        hp = hp + rig.extra["mano_hands_mean"]
+    hp = hp.reshape(go.shape[:-1] + (N_JOINTS - 1, 3))
     R = anatomy.axis_angle_to_matrix(np.concatenate([go[..., None, :], hp], axis=-2))
     return Q @ R @ Q.T
 
@@ -546,6 +601,7 @@ __all__ = [
     "MANO_ANAT_BONES",
     "MANO_BONE_NAMES",
     "MANO_TIP_VERTEX_IDS",
+    "hand_pose_from_pca",
     "import_mano",
     "load_mano_data",
     "mano_pose_from_rotations",
