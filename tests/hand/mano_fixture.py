@@ -201,15 +201,15 @@ def _fake_chumpy() -> dict[str, type]:
     return out
 
 
-def save_pkl(model: dict[str, object], path: Path, chumpy: bool) -> Path:
-    """Pickle ``model`` (protocol 2, like the released files); with ``chumpy`` ``v_template`` is a
+def save_pkl(model: dict[str, object], path: Path, chumpy: bool, protocol: int = 2) -> Path:
+    """Pickle ``model`` (default protocol 2, like the released files); with ``chumpy`` ``v_template`` is a
     ``chumpy.ch.Ch``, ``posedirs`` a ``Reshape``, ``shapedirs`` a ``transpose`` and ``weights`` a
     ``Select`` of ``Ch`` objects -- pickled through a temporary fake ``chumpy`` package that is
     removed again, so loading must work without chumpy."""
     data = dict(model)
     if not chumpy:
         with open(path, "wb") as fh:
-            pickle.dump(data, fh, protocol=2)
+            pickle.dump(data, fh, protocol=protocol)
         return path
     fake = _fake_chumpy()
     Ch = fake["Ch"]
@@ -229,7 +229,7 @@ def save_pkl(model: dict[str, object], path: Path, chumpy: bool) -> Path:
         data["weights"] = fake["Select"](a=Ch(x=w.ravel()[::-1].copy()), idxs=np.arange(w.size)[::-1].copy(),
                                          preferred_shape=w.shape)
         with open(path, "wb") as fh:
-            pickle.dump(data, fh, protocol=2)
+            pickle.dump(data, fh, protocol=protocol)
     finally:
         for k, m in saved.items():
             if m is None:

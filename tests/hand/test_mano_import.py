@@ -52,6 +52,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out["right_ch"] = mf.save_pkl(right, d / "MANO_RIGHT_chumpy.pkl", chumpy=True)
     out["left_ch"] = mf.save_pkl(left, d / "MANO_LEFT_chumpy.pkl", chumpy=True)
     out["left_ok"] = mf.save_pkl(left_ok, d / "MANO_LEFT_fixed.pkl", chumpy=True)
+    out["right_ch0"] = mf.save_pkl(right, d / "MANO_RIGHT_chumpy_p0.pkl", chumpy=True, protocol=0)
     out["right_npz"] = mf.save_npz(right, d / "MANO_RIGHT.npz")
     out["right_npz_obj"] = mf.save_npz(right, d / "MANO_RIGHT_sparse.npz", sparse_object=True)
     out["unsupported"] = mf.save_unsupported_chumpy_pkl(right, d / "MANO_RIGHT_op.pkl")
@@ -145,7 +146,8 @@ def test_left_fix_detection(files: dict[str, Path]) -> None:
 def test_chumpy_pkl_npz_agree(files: dict[str, Path]) -> None:
     assert "chumpy" not in sys.modules
     a = import_mano(files["right_ch"])
-    for other in (import_mano(files["right_npz"]), import_mano(files["right_npz_obj"]), import_mano(files["plain_r"])):
+    for key in ("right_ch0", "right_npz", "right_npz_obj", "plain_r"):
+        other = import_mano(files[key])
         for k in ("template_vertices", "skin_weights", "rest_joints", "joint_frames", "shape_dirs",
                   "joint_shape_dirs", "posedirs", "faces"):
             assert np.allclose(getattr(a, k), getattr(other, k), atol=1e-12), k
