@@ -1,0 +1,278 @@
+"""Natural camera viewpoints around a posed hand (pure numpy).
+
+Three camera modes model how real photographs of hands are taken:
+
+* ``third_person`` -- someone photographs the hand: any direction around it except within
+  :data:`FOREARM_CONE_DEG` of the forearm axis (never down the forearm at the cut), random roll;
+* ``egocentric`` -- a head-mounted camera: the camera sits behind and above the forearm (the
+  person's shoulder/head side), looking at the hand, with the forearm entering from the bottom
+  of the frame;
+* ``selfie`` -- a frontal webcam/selfie view: the camera faces the raised hand roughly
+  perpendicular to the forearm, which leaves the frame at the bottom.
+
+Every sampled camera satisfies, checked on the posed mesh itself:
+
+* the forearm's cut end (the stub's cap) projects outside the image, so no floating stump is
+  ever visible -- the forearm always leaves the frame;
+* unless truncation is allowed, every hand vertex (parts 2..7) projects inside the image with a
+  margin, and the hand's projected extent is within ``fraction`` of the short image side;
+* the camera is outside the forearm and every hand vertex is at least :data:`NEAR_M` in front.
+
+Focal lengths are drawn as 35 mm-equivalent focal lengths (``f_px = f_mm / 36 mm * max(W, H)``).
+Rejected draws are re-drawn from the same Generator, so the result is deterministic.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from synth.scene.camera import Camera, intrinsics, look_at, transform
+
+logger = logging.getLogger(__name__)
+
+MODES: tuple[str, ...] = ("third_person", "egocentric", "selfie")
+FOREARM_CONE_DEG = 35.0
+NEAR_M = 0.06
+MARGIN_PX = 2.0
+MAX_TRIES = 200
+
+
+@dataclass(frozen=True)
+class ViewpointConfig:
+    """Camera distribution.
+
+    Attributes:
+        modes: mixture weights per mode (normalised; zero weights disable a mode).
+        fraction: ``(lo, hi)`` extent of the hand as a fraction of the short image side.
+        focal_mm: ``(lo, hi)`` 35 mm-equivalent focal length, millimetres.
+        allow_truncation: let the hand leave the frame (the forearm rule still holds).
+    """
+
+    modes: dict[str, float] = field(default_factory=lambda: {"third_person": 0.5, "egocentric": 0.25, "selfie": 0.25})
+    fraction: tuple[float, float] = (0.3, 0.7)
+    focal_mm: tuple[float, float] = (24.0, 85.0)
+    allow_truncation: bool = False
+
+    def __post_init__(self) -> None:
+        unknown = set(self.modes) - set(MODES)
+        if unknown:
+            raise ValueError(f"unknown camera mode(s) {sorted(unknown)}; expected {', '.join(MODES)}")
+        if sum(max(0.0, w) for w in self.modes.values()) <= 0:
+            raise ValueError("camera mode weights must not all be zero")
+        lo, hi = self.fraction
+        if not 0.02 <= lo <= hi <= 1.5:
+            raise ValueError(f"camera fraction must satisfy 0.02 <= lo <= hi <= 1.5, got {self.fraction}")
+        flo, fhi = self.focal_mm
+        if not 8.0 <= flo <= fhi <= 400.0:
+            raise ValueError(f"focal_mm must satisfy 8 <= lo <= hi <= 400, got {self.focal_mm}")
+
+
+@dataclass(frozen=True)
+class Viewpoint:
+    """A sampled camera with what describes it.
+
+    Attributes:
+        camera: the camera (OpenCV conventions).
+        mode: camera mode.
+        focal_mm: 35 mm-equivalent focal length.
+        fraction: hand extent / short image side actually achieved.
+        elevation_deg: angle of the viewing ray above the palm plane, seen from the palm side
+            (+90 looking straight at the palm, -90 at the back of the hand).
+        tries: draws needed.
+    """
+
+    camera: Camera
+    mode: str
+    focal_mm: float
+    fraction: float
+    elevation_deg: float
+    tries: int
+
+    def attributes(self) -> dict[str, object]:
+        return {"camera_mode": self.mode, "focal_mm": round(self.focal_mm, 2),
+                "hand_fraction": round(self.fraction, 4), "view_elevation_deg": round(self.elevation_deg, 2)}
+
+
+def hand_frame(vertices: np.ndarray, parts: np.ndarray, keypoints: np.ndarray, side: str) -> dict[str, np.ndarray]:
+    """Directions of a posed hand in world coordinates.
+
+    Returns a dict with ``centre`` (3,) centre of the hand's bounding box (parts 2..7),
+    ``forearm`` (3,) unit vector from the wrist toward the forearm's cut, ``palmar`` (3,) unit
+    palm normal pointing out of the palm, ``cap`` (N, 3) the vertices of the forearm's cut end.
+    """
+    hand = vertices[parts >= 2]
+    centre = (hand.min(0) + hand.max(0)) / 2.0
+    wrist = keypoints[0]
+    fore = vertices[parts == 1]
+    d = np.linalg.norm(fore - wrist, axis=1)
+    cap = fore[d > 0.9 * d.max()]
+    a = cap.mean(0) - wrist
+    a /= np.linalg.norm(a)
+    n = np.cross(keypoints[5] - wrist, keypoints[17] - wrist)
+    n = n / np.linalg.norm(n) * (1.0 if side == "right" else -1.0)
+    return {"centre": centre, "forearm": a, "palmar": n, "cap": cap}
+
+
+def _perp(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    r = rng.standard_normal(3)
+    r -= r.dot(v) * v
+    return r / np.linalg.norm(r)
+
+
+def _rotation_z_to(r: np.ndarray) -> np.ndarray:
+    """Minimal rotation taking the camera's +z axis to unit vector ``r`` (3x3)."""
+    z = np.array([0.0, 0.0, 1.0])
+    v = np.cross(z, r)
+    c = float(z @ r)
+    if np.linalg.norm(v) < 1e-12:
+        return np.eye(3)
+    Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + Vx + Vx @ Vx * (1.0 / (1.0 + c))
+
+
+def _direction(mode: str, fr: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(view direction from camera to hand, image-up hint) for a mode."""
+    a = fr["forearm"]
+    if mode == "third_person":
+        while True:
+            v = rng.standard_normal(3)
+            v /= np.linalg.norm(v)
+            if abs(v @ a) < np.cos(np.radians(FOREARM_CONE_DEG)):
+                break
+        up = _perp(v, rng)
+        return v, up
+    if mode == "egocentric":
+        # camera behind and above the forearm: the ray makes 20-55 degrees with the distal axis
+        u = _perp(a, rng)
+        if u @ (-fr["palmar"]) < 0 and rng.random() < 0.75:  # mostly the back of the hand
+            u = -u
+        ang = np.radians(rng.uniform(20.0, 55.0))
+        v = -(np.cos(ang) * a) - np.sin(ang) * u  # from camera (at +a, +u side) to the hand
+        v /= np.linalg.norm(v)
+        return v, -a
+    # selfie / webcam: roughly perpendicular to the forearm, either side of the hand
+    u = _perp(a, rng)
+    tilt = np.radians(rng.uniform(-20.0, 20.0))
+    v = np.cos(tilt) * u + np.sin(tilt) * a
+    v /= np.linalg.norm(v)
+    return v, -a
+
+
+def sample_viewpoint(
+    rng: np.random.Generator,
+    vertices: np.ndarray,
+    parts: np.ndarray,
+    keypoints: np.ndarray,
+    side: str,
+    width: int,
+    height: int,
+    config: ViewpointConfig | None = None,
+    extra_points: np.ndarray | None = None,
+) -> Viewpoint:
+    """Draw a natural camera for a posed hand (world coordinates, metres).
+
+    Args:
+        rng: the sample's Generator.
+        vertices: ``(V, 3)`` posed hand vertices, world frame.
+        parts: ``(V,)`` part ids (1 forearm, 2..7 hand).
+        keypoints: ``(21, 3)`` posed keypoints, world frame.
+        side: ``right`` or ``left``.
+        width, height: image size in pixels.
+        config: the camera distribution.
+        extra_points: ``(N, 3)`` more points that must stay in frame (held objects), optional.
+    Returns:
+        A :class:`Viewpoint`. Raises RuntimeError if no valid camera is found in
+        :data:`MAX_TRIES` draws (does not happen for poses within the joint limits).
+    """
+    cfg = config or ViewpointConfig()
+    fr = hand_frame(vertices, parts, keypoints, side)
+    names = [m for m in MODES if cfg.modes.get(m, 0.0) > 0]
+    w = np.array([cfg.modes[m] for m in names], dtype=np.float64)
+    w /= w.sum()
+    hand = vertices[parts >= 2]
+    if extra_points is not None and len(extra_points):
+        hand = np.concatenate([hand, extra_points])
+    fore = vertices[parts == 1]
+    short = float(min(width, height))
+    for t in range(1, MAX_TRIES + 1):
+        mode = names[int(rng.choice(len(names), p=w))]
+        v, up = _direction(mode, fr, rng)
+        f_mm = float(rng.uniform(*cfg.focal_mm))
+        f_px = f_mm / 36.0 * max(width, height)
+        K = intrinsics(f_px, width, height)
+        target_frac = float(rng.uniform(*cfg.fraction))
+        c = fr["centre"]
+        dist = 0.5
+        for _ in range(3):  # fix the distance so the projected extent matches the target fraction
+            w2c = look_at(c - v * dist, c, up)
+            pc = transform(hand, w2c)
+            if (pc[:, 2] <= NEAR_M).any():
+                dist *= 1.5
+                continue
+            uv = pc[:, :2] / pc[:, 2:3] * f_px
+            extent = float((uv.max(0) - uv.min(0)).max())
+            dist *= extent / (target_frac * short)
+        eye = c - v * dist
+        w2c = look_at(eye, c, up)
+        # place the hand centre at a random image position that keeps it in frame
+        pc = transform(hand, w2c)
+        if (pc[:, 2] <= NEAR_M).any():
+            continue
+        uv = pc[:, :2] / pc[:, 2:3] * f_px  # relative to the principal point
+        lo, hi = uv.min(0), uv.max(0)
+        half = np.array([(width - 1) / 2.0, (height - 1) / 2.0]) - MARGIN_PX
+        if cfg.allow_truncation:
+            shift = rng.uniform(-half, half)
+        else:
+            smin, smax = -half - lo, half - hi
+            if (smin > smax).any():
+                continue
+            shift = rng.uniform(smin, smax)
+        # rotate the camera so that the hand centre (now on the optical axis) projects at `shift`
+        # from the principal point
+        r = np.array([shift[0], shift[1], f_px])
+        M = np.eye(4)
+        M[:3, :3] = _rotation_z_to(r / np.linalg.norm(r))
+        w2c = M @ w2c
+        cam = Camera(K=K, world_to_cam=w2c, width=width, height=height)
+        ok, frac = _check(cam, hand, fore, fr["cap"], cfg.allow_truncation, short)
+        if not ok or not (cfg.fraction[0] <= frac <= cfg.fraction[1] or cfg.allow_truncation):
+            continue
+        elev = float(np.degrees(np.arcsin(np.clip(-v @ fr["palmar"], -1.0, 1.0))))
+        return Viewpoint(cam, mode, f_mm, frac, elev, t)
+    raise RuntimeError(f"no valid camera found in {MAX_TRIES} draws")
+
+
+def _check(cam: Camera, hand: np.ndarray, fore: np.ndarray, cap: np.ndarray, allow_trunc: bool,
+           short: float) -> tuple[bool, float]:
+    """Validity of a camera: (ok, hand extent fraction)."""
+    W, H = cam.width, cam.height
+    pc = transform(hand, cam.world_to_cam)
+    if (pc[:, 2] <= NEAR_M).any():
+        return False, 0.0
+    uvw = pc @ cam.K.T
+    uv = uvw[:, :2] / uvw[:, 2:3]
+    inside = (uv[:, 0] >= MARGIN_PX - 0.5) & (uv[:, 0] <= W - 0.5 - MARGIN_PX) & \
+             (uv[:, 1] >= MARGIN_PX - 0.5) & (uv[:, 1] <= H - 0.5 - MARGIN_PX)
+    if not allow_trunc and not inside.all():
+        return False, 0.0
+    if allow_trunc and not inside.any():
+        return False, 0.0
+    frac = float((uv.max(0) - uv.min(0)).max() / short)
+    # the camera must not sit inside the forearm
+    fc = transform(fore, cam.world_to_cam)
+    if np.linalg.norm(fc, axis=1).min() < 0.05:
+        return False, frac
+    # the cut end must not be visible: every cap vertex behind the camera or outside the image
+    cc = transform(cap, cam.world_to_cam)
+    front = cc[:, 2] > 1e-3
+    if front.any():
+        cuv = (cc[front] @ cam.K.T)
+        cuv = cuv[:, :2] / cuv[:, 2:3]
+        cin = (cuv[:, 0] > -0.5) & (cuv[:, 0] < W - 0.5) & (cuv[:, 1] > -0.5) & (cuv[:, 1] < H - 0.5)
+        if cin.any():
+            return False, frac
+    return True, frac
