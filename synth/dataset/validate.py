@@ -310,12 +310,19 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
 def _vis_params(label: dict[str, Any]) -> tuple[float, np.ndarray]:
     """(tolerance m, (21,) surface radii m) of the label's visibility test.
 
-    Read from ``render.visibility`` (``tolerance_m``/``tolerance``, ``surface_radius_m``/
-    ``surface_radius``/``rho``); defaults: 3 mm and :data:`DEFAULT_SURFACE_RADIUS_M`.
+    Read from ``keypoint_surface_radius`` and ``render.visibility`` (``tolerance_m``/``tolerance``,
+    ``surface_radius_m``/``surface_radius``/``rho``); defaults: 3 mm (synth.labels.visibility's
+    tolerance) and :data:`DEFAULT_SURFACE_RADIUS_M`.
     """
     render = label.get("render")
     vis = render.get("visibility", {}) if isinstance(render, dict) else {}
     tol, rho = DEFAULT_VIS_TOL_M, np.full(21, DEFAULT_SURFACE_RADIUS_M)
+    try:
+        top = np.asarray(label.get("keypoint_surface_radius"), dtype=np.float64)
+        if top.shape == (21,) and np.all(np.isfinite(top)):
+            rho = top
+    except (TypeError, ValueError):
+        pass
     if isinstance(vis, dict):
         for key in ("tolerance_m", "tolerance", "depth_tolerance_m"):
             if isinstance(vis.get(key), (int, float)):
