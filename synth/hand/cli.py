@@ -89,12 +89,14 @@ def bake_cmd(out_dir: str | None) -> None:
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Rig .npz to write.")
 @click.option("--side", type=click.Choice(["right", "left"]), default=None,
               help="Hand side (default: from the file name, MANO_RIGHT / MANO_LEFT).")
-def import_mano_cmd(path: str, out: str, side: str | None) -> None:
+@click.option("--fix-left-shapedirs/--no-fix-left-shapedirs", default=None,
+              help="Force or disable the known left-hand shapedirs sign fix (default: detect it).")
+def import_mano_cmd(path: str, out: str, side: str | None, fix_left_shapedirs: bool | None) -> None:
     """Convert a user's MANO model file (.pkl or .npz) into a synth rig."""
     from synth.hand.models.mano import import_mano
 
     try:
-        rig = import_mano(path, side=side)
+        rig = import_mano(path, side=side, fix_left_shapedirs=fix_left_shapedirs)
         rig.save(out)
     except RigError as exc:
         click.echo(f"Error: {exc}", err=True)

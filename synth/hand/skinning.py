@@ -54,9 +54,10 @@ def anatomical_from_bone_rotations(rig: HandRig, R: np.ndarray) -> np.ndarray:
 
 
 def to_native(rig: HandRig, pose_deg: np.ndarray) -> np.ndarray:
-    """Model-native pose: per-bone axis-angle (radians) of the world-aligned local rotations,
-    ``(..., J, 3)``. For a MANO rig, rows 1..15 are MANO's 45-D ``hand_pose`` and row 0 its
-    ``global_orient`` contribution from the wrist angles."""
+    """Model-native pose: per-bone axis-angle (radians) of the local rotations in the rig's
+    model-frame axes, ``(..., J, 3)``. For an imported MANO rig the model frame is MANO's frame
+    rotated by ``rig.extra["mano_to_model"]``; use ``synth.hand.models.mano.mano_pose_from_rotations``
+    to get MANO's own 45-D ``hand_pose`` and ``global_orient``."""
     return anatomy.matrix_to_axis_angle(local_bone_rotations(rig, pose_deg))
 
 
