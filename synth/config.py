@@ -102,13 +102,16 @@ class HandConfig:
         side: ``right``, ``left`` or ``both`` (each sample draws one side).
         gestures: gesture names to draw from (empty: all available / free poses).
         shape: ``random`` (uniform in the rig's shape range) or ``default``.
-        pose_range: fraction of each joint's anatomical range used by the free-pose fallback.
+        pose_source: ``auto`` (the gesture sampler when ``synth.gestures`` has one, else free
+            poses), ``gestures`` (require it) or ``free`` (uniform in ``pose_range``).
+        pose_range: fraction of each joint's anatomical range used for free poses.
     """
 
     model: str = "open-hand"
     side: str = "right"
     gestures: list[str] = field(default_factory=list)
     shape: str = "random"
+    pose_source: str = "auto"
     pose_range: float = 0.6
 
 
@@ -226,6 +229,8 @@ class JobConfig:
         need(r.recycle_after >= 0, "render.recycle_after", "must be >= 0")
         need(h.side in ("right", "left", "both"), "hand.side", f"must be right, left or both, got {h.side!r}")
         need(h.shape in ("random", "default"), "hand.shape", f"must be random or default, got {h.shape!r}")
+        need(h.pose_source in ("auto", "gestures", "free"), "hand.pose_source",
+             f"must be auto, gestures or free, got {h.pose_source!r}")
         need(0.0 <= h.pose_range <= 1.0, "hand.pose_range", "must be in 0..1")
         need(all(isinstance(g, str) and g for g in h.gestures), "hand.gestures", "must be a list of names")
         for key, (lo, hi), lim in (("camera.distance", c.distance, (0.05, 100.0)), ("camera.fov", c.fov, (1.0, 170.0)),

@@ -21,7 +21,7 @@ from synth.hand.rig import HandRig
 from synth.labels.sample import VISIBILITY_DEFINITION, build_label, palm_normal
 from synth.labels.visibility import DEPTH_TOLERANCE_M
 from synth.render.types import HandMesh, Passes, face_parts_from_vertex_parts
-from synth.scene.plan import PoseSampler, plan_sample
+from synth.scene.plan import PoseSampler, free_pose, plan_sample
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
@@ -88,17 +88,45 @@ def make_renderer(cfg: JobConfig, meshes: dict[str, HandMesh]) -> Renderer:
     return BlenderRenderer(cfg.render, meshes)
 
 
-def find_pose_sampler() -> PoseSampler | None:
-    """The gesture library's pose sampler when ``synth.gestures`` provides one, else None.
+def find_pose_sampler(gestures: list[str], pose_range: float = 0.6) -> PoseSampler | None:
+    """A pose sampler over the gesture library when ``synth.gestures.sampler`` provides
+    ``PoseSampler`` (variations, blends and natural random hands, collision-checked), else None
+    (the planner then draws free poses within the joint limits).
 
-    Looks for ``synth.gestures.sample_pose(rng, names) -> (pose_deg, name, category)``.
+    Raises:
+        ValueError: a name in ``gestures`` is not in the library.
     """
     try:
-        mod = importlib.import_module("synth.gestures")
-    except ModuleNotFoundError:
+        mod = importlib.import_module("synth.gestures.sampler")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("synth.gestures.sampler", "synth.gestures"):
+            raise
+        logger.info("no gesture sampler available: free poses within the joint limits")
         return None
-    fn = getattr(mod, "sample_pose", None)
-    return fn if callable(fn) else None
+    sampler = mod.PoseSampler(gestures=list(gestures) or None)
+    library = sampler.library
+
+    def sample(rng: np.random.Generator, _names: list[str]) -> tuple[np.ndarray, str, str]:
+        try:
+            batch = sampler.sample(rng, 1)
+        except RuntimeError as exc:  # no collision-free pose found: a free pose (still deterministic)
+            logger.warning("gesture sampler: %s; drawing a free pose within the joint limits instead", exc)
+            return free_pose(rng, pose_range), "free", "free"
+        name = str(batch.gesture[0])
+        category = library.get(name).category if name in library else "free"
+        return batch.poses[0], name, category
+
+    return sample
+
+
+def job_pose_sampler(cfg: JobConfig) -> PoseSampler | None:
+    """The pose sampler ``cfg.hand.pose_source`` asks for (None: free poses)."""
+    if cfg.hand.pose_source == "free":
+        return None
+    sampler = find_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range)
+    if cfg.hand.pose_source == "gestures" and sampler is None:
+        raise ValueError("hand.pose_source=gestures, but synth.gestures has no pose sampler")
+    return sampler
 
 
 def find_describe() -> Callable[..., tuple[str, dict[str, Any]]] | None:
@@ -139,8 +167,10 @@ def render_sample(
     kc = (posed.keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
     caption, attrs = "", {}
     if describe is not None:
-        caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, spec.hand.gesture,
+        gesture = None if spec.hand.gesture == "free" else spec.hand.gesture
+        caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, gesture,
                                   palm_normal_cam=palm_normal(kc, spec.hand.side), keypoints_cam=kc,
+                                  extra={"skin_tone": spec.material.skin_tone},
                                   rng=np.random.default_rng(np.random.SeedSequence([cfg.seed, i, 1])))
     hand_model = {"name": spec.hand.model, "side": spec.hand.side,
                   "shape": dict(zip(rig.shape_names, map(float, spec.hand.shape), strict=True)),
@@ -192,7 +222,7 @@ def run_job(
             return stats
         rigs = load_rigs(cfg)
         meshes = hand_meshes(rigs)
-        pose_sampler, describe = find_pose_sampler(), find_describe()
+        pose_sampler, describe = job_pose_sampler(cfg), find_describe()
         renderer = make_renderer(cfg, meshes)
         n_since = 0
         for i in todo:
