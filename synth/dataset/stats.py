@@ -218,11 +218,12 @@ def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     figs = plots(c, plot_dir)
     rel = os.path.relpath(plot_dir, card.parent)
     gen = meta.get("generator", {})
+    gen_text = f"{gen.get('name', 'synth')} {gen.get('version', '?')}" if isinstance(gen, dict) else str(gen)
     cfg = meta.get("config")
     L: list[str] = []
     L.append(f"# {root.resolve().name}: synthetic hand dataset\n")
     L.append(
-        f"{c['n']} samples rendered by synth {gen.get('version', '?')}"
+        f"{c['n']} samples rendered by {gen_text}"
         + (f" (Blender {meta['blender_version']})" if meta.get("blender_version") else "")
         + f"; image sizes: {', '.join(f'{k} ({v})' for k, v in c['size'].most_common())}; "
         + f"handedness: {', '.join(f'{k} {v}' for k, v in c['handedness'].most_common())}."

@@ -126,6 +126,8 @@ def dataset_json(dataset_meta: Mapping[str, Any]) -> dict[str, Any]:
     extra = to_jsonable(dict(dataset_meta))
     if isinstance(extra.get("generator"), dict):
         meta["generator"].update(extra.pop("generator"))
+    elif isinstance(extra.get("generator"), str):
+        meta["generator"]["description"] = extra.pop("generator")
     meta.update(extra)
     return meta
 
