@@ -17,6 +17,7 @@ import time
 
 import numpy as np
 
+from synth.dataset.validate import depth_visibility
 from synth.dataset.writer import DatasetWriter, npz_bytes
 from synth.hand.keypoints import SKELETON
 from synth.scene.camera import Camera, intrinsics, look_at, project, transform
@@ -79,12 +80,8 @@ def fake_sample(sample_id: int, seed: int = 0, size: int = 64) -> tuple[dict, di
         depth[m] = z
         parts[m] = FINGER_PART[b]
         rgb[m] = (200, 150 + 5 * FINGER_PART[b], 120)
-    u = np.round(kp_2d).astype(int)
-    inside = (u[:, 0] >= 0) & (u[:, 0] < W) & (u[:, 1] >= 0) & (u[:, 1] < H)
-    vis = np.zeros(21, int)
-    for i in np.nonzero(inside)[0]:
-        d = depth[u[i, 1], u[i, 0]]
-        vis[i] = int(d > 0 and abs(d - kp_c[i, 2]) <= VIS_TOL)
+    # The label contract's depth test (3x3 window), keypoints lying on the painted surface (rho 0).
+    vis = depth_visibility(kp_2d, kp_c[:, 2], np.zeros(21), depth, VIS_TOL).astype(int)
     ys, xs = np.nonzero(parts)
     bbox = [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)]
     g = GESTURES[int(rng.integers(len(GESTURES)))]

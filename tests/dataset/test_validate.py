@@ -74,12 +74,12 @@ def test_edited_label_with_fixed_manifest_still_caught(fake_dataset: Path) -> No
 
 def _clearly_hidden(label: dict, depth: np.ndarray, i: int) -> bool:
     H, W = depth.shape
-    u, v = (int(round(x)) for x in label["keypoints_2d"][i])
+    u, v = (int(np.floor(x + 0.5)) for x in label["keypoints_2d"][i])
     if not (0 <= u < W and 0 <= v < H):
         return False
     win = depth[max(0, v - 1) : v + 2, max(0, u - 1) : u + 2]
     z = label["keypoints_3d_cam"][i][2]
-    return bool(win.size and np.abs(win - z).min() > label["render"]["visibility"]["tolerance_m"])
+    return bool(win.size and np.abs(win - z).min() > label["render"]["visibility"]["tolerance_m"] + 1e-3)
 
 
 def test_visibility_inconsistent_with_depth(fake_dataset: Path) -> None:
@@ -105,6 +105,27 @@ def test_visibility_inconsistent_with_depth(fake_dataset: Path) -> None:
         pytest.skip("no hidden in-image keypoint in the fake dataset")
     errs = _errors(fake_dataset)
     assert any(f"keypoints [{hidden[0]}] are labelled visible but the rendered depth" in e for e in errs), errs
+
+
+def test_hidden_keypoint_labelled_visible_and_visible_labelled_hidden(fake_dataset: Path) -> None:
+    """With surface radii in the label the depth test is checked both ways."""
+    from synth.dataset.layout import read_manifest, sha256_bytes
+
+    entries = read_manifest(fake_dataset)
+    e = entries[2]
+    p = fake_dataset / e.files["label"]
+    label = json.loads(p.read_text())
+    flipped = label["visibility"].index(1)
+    label["visibility"][flipped] = 0
+    body = (json.dumps(label, indent=1) + "\n").encode()
+    p.write_bytes(body)
+    e.sha256["label"], e.bytes["label"] = sha256_bytes(body), len(body)
+    (fake_dataset / "manifest.jsonl").write_text("".join(x.to_json() + "\n" for x in entries.values()))
+    errs = _errors(fake_dataset)
+    assert errs == [
+        f"00000002: depth/00000002.exr: keypoints [{flipped}] are labelled hidden but the rendered depth "
+        "shows their surface (tolerance 0.004 m)"
+    ]
 
 
 def test_dropped_and_garbled_manifest_lines(fake_dataset: Path) -> None:
