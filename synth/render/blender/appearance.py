@@ -1,0 +1,314 @@
+"""Blender side of appearance diversity: skin and nail shader, world (HDRI / sky / studio and the
+visible background), a pool of local lights. Built once per process; per sample only node input
+values, images and light properties change (no operators).
+
+This module imports bpy lazily through its callers (it is only imported from
+:mod:`synth.render.blender`). Pure-numpy inputs come from :mod:`synth.scene.skin` and
+:mod:`synth.scene.lighting`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from synth.scene.lighting import LightingSample
+from synth.scene.skin import SkinSample
+
+logger = logging.getLogger(__name__)
+
+PALM_ATTR = "synth_palm"
+NAIL_ATTR = "synth_nail"
+N_LIGHTS = 3
+
+
+def _bpy():  # noqa: ANN202
+    import bpy  # noqa: PLC0415 - the Blender layer
+
+    return bpy
+
+
+# ---- skin ---------------------------------------------------------------------------------
+
+
+@dataclass
+class SkinHandles:
+    """Nodes of the skin group whose inputs change per sample."""
+
+    group: Any
+    back: Any
+    palm: Any
+    skin_bsdf: Any
+    nail_bsdf: Any
+    bump: Any
+    pores: Any
+    tone_var: Any
+
+
+def build_skin_group(name: str = "synth_skin") -> SkinHandles:
+    """A node group with one shader output: subsurface skin whose albedo blends from the back
+    of the hand to the palm by the ``synth_palm`` vertex attribute, with procedural pores
+    (bump) and tone variation, mixed with a glossy nail material by ``synth_nail``."""
+    bpy = _bpy()
+    g = bpy.data.node_groups.new(name, "ShaderNodeTree")
+    g.interface.new_socket("BSDF", in_out="OUTPUT", socket_type="NodeSocketShader")
+    N, L = g.nodes, g.links
+    out = N.new("NodeGroupOutput")
+    palm_attr = N.new("ShaderNodeAttribute")
+    palm_attr.attribute_type = "GEOMETRY"
+    palm_attr.attribute_name = PALM_ATTR
+    nail_attr = N.new("ShaderNodeAttribute")
+    nail_attr.attribute_type = "GEOMETRY"
+    nail_attr.attribute_name = NAIL_ATTR
+    back = N.new("ShaderNodeRGB")
+    palm = N.new("ShaderNodeRGB")
+    mix = N.new("ShaderNodeMix")
+    mix.data_type = "RGBA"
+    L.new(palm_attr.outputs["Fac"], mix.inputs["Factor"])
+    L.new(back.outputs[0], mix.inputs[6])
+    L.new(palm.outputs[0], mix.inputs[7])
+    # low-frequency tone variation (blotches, redness), object space so it sticks to the skin
+    tex = N.new("ShaderNodeTexCoord")
+    tone_noise = N.new("ShaderNodeTexNoise")
+    tone_noise.inputs["Scale"].default_value = 25.0
+    L.new(tex.outputs["Object"], tone_noise.inputs["Vector"])
+    tone_var = N.new("ShaderNodeMix")
+    tone_var.data_type = "RGBA"
+    tone_var.blend_type = "MULTIPLY"
+    tone_var.inputs["Factor"].default_value = 0.15
+    L.new(mix.outputs[2], tone_var.inputs[6])
+    L.new(tone_noise.outputs["Color"], tone_var.inputs[7])
+    # pores / fine wrinkles: high-frequency noise into a bump
+    pores = N.new("ShaderNodeTexNoise")
+    pores.inputs["Scale"].default_value = 900.0
+    pores.inputs["Detail"].default_value = 4.0
+    L.new(tex.outputs["Object"], pores.inputs["Vector"])
+    bump = N.new("ShaderNodeBump")
+    bump.inputs["Distance"].default_value = 0.0003
+    L.new(pores.outputs["Fac"], bump.inputs["Height"])
+    skin = N.new("ShaderNodeBsdfPrincipled")
+    skin.subsurface_method = "RANDOM_WALK"
+    skin.inputs["Subsurface Weight"].default_value = 1.0
+    skin.inputs["Subsurface Scale"].default_value = 1.0
+    skin.inputs["Specular IOR Level"].default_value = 0.5
+    skin.inputs["Coat Weight"].default_value = 0.05
+    L.new(tone_var.outputs[2], skin.inputs["Base Color"])
+    L.new(bump.outputs["Normal"], skin.inputs["Normal"])
+    nail = N.new("ShaderNodeBsdfPrincipled")
+    nail.inputs["Coat Weight"].default_value = 0.6
+    nail.inputs["Subsurface Weight"].default_value = 0.2
+    nail.inputs["Subsurface Radius"].default_value = (0.002, 0.001, 0.0008)
+    mixs = N.new("ShaderNodeMixShader")
+    L.new(nail_attr.outputs["Fac"], mixs.inputs["Fac"])
+    L.new(skin.outputs["BSDF"], mixs.inputs[1])
+    L.new(nail.outputs["BSDF"], mixs.inputs[2])
+    L.new(mixs.outputs[0], out.inputs[0])
+    return SkinHandles(g, back, palm, skin, nail, bump, pores, tone_var)
+
+
+def set_skin(h: SkinHandles, s: SkinSample) -> None:
+    """Apply a sampled skin to the group (linear-RGB colours)."""
+    h.back.outputs[0].default_value = (*s.back_color, 1.0)
+    h.palm.outputs[0].default_value = (*s.palm_color, 1.0)
+    b = h.skin_bsdf.inputs
+    b["Roughness"].default_value = s.roughness
+    b["Subsurface Radius"].default_value = s.subsurface_radius
+    h.bump.inputs["Strength"].default_value = s.bump
+    n = h.nail_bsdf.inputs
+    n["Base Color"].default_value = (*(s.polish or s.nail_color), 1.0)
+    n["Roughness"].default_value = s.nail_gloss if s.polish is None else 0.08
+    n["Coat Weight"].default_value = 1.0 if s.polish is not None else 0.6
+
+
+def add_skin_attributes(mesh: Any, palm: np.ndarray, nail: np.ndarray) -> None:
+    """Store per-vertex ``synth_palm`` and ``synth_nail`` (``(V,)`` floats 0..1) on a mesh."""
+    for name, values in ((PALM_ATTR, palm), (NAIL_ATTR, nail)):
+        attr = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
+        attr.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
+
+
+# ---- world --------------------------------------------------------------------------------
+
+
+@dataclass
+class WorldHandles:
+    world: Any
+    env_image: Any
+    env_mapping: Any
+    env_tint: Any
+    sky: Any
+    studio: Any
+    sel_hdri: Any
+    sel_sky: Any
+    env_bg: Any
+    vis_a: Any
+    vis_b: Any
+    vis_noise: Any
+    vis_image: Any
+    sel_gradient: Any
+    sel_noise: Any
+    sel_image: Any
+    sel_env: Any
+    vis_bg: Any
+    images: dict[str, Any]
+
+
+def build_world(name: str = "synth_world") -> WorldHandles:
+    """World nodes: an environment (HDRI, sky or uniform colour, chosen by mix factors) that
+    lights the scene, and a separate background seen by camera rays (the environment itself,
+    a solid colour, a gradient, noise, or a backplate image in window coordinates)."""
+    bpy = _bpy()
+    w = bpy.data.worlds.new(name)
+    w.use_nodes = True
+    N, L = w.node_tree.nodes, w.node_tree.links
+    N.clear()
+    out = N.new("ShaderNodeOutputWorld")
+    tc = N.new("ShaderNodeTexCoord")
+    mapping = N.new("ShaderNodeMapping")
+    L.new(tc.outputs["Generated"], mapping.inputs["Vector"])
+    env = N.new("ShaderNodeTexEnvironment")
+    L.new(mapping.outputs["Vector"], env.inputs["Vector"])
+    tint = N.new("ShaderNodeMix")
+    tint.data_type = "RGBA"
+    tint.blend_type = "MULTIPLY"
+    tint.inputs["Factor"].default_value = 1.0
+    L.new(env.outputs["Color"], tint.inputs[6])
+    sky = N.new("ShaderNodeTexSky")
+    sky.sky_type = "MULTIPLE_SCATTERING" if "MULTIPLE_SCATTERING" in sky.bl_rna.properties["sky_type"].enum_items.keys() \
+        else "NISHITA"
+    studio = N.new("ShaderNodeRGB")
+    sel_hdri = N.new("ShaderNodeMix")
+    sel_hdri.data_type = "RGBA"
+    L.new(studio.outputs[0], sel_hdri.inputs[6])
+    L.new(tint.outputs[2], sel_hdri.inputs[7])
+    sel_sky = N.new("ShaderNodeMix")
+    sel_sky.data_type = "RGBA"
+    L.new(sel_hdri.outputs[2], sel_sky.inputs[6])
+    L.new(sky.outputs["Color"], sel_sky.inputs[7])
+    env_bg = N.new("ShaderNodeBackground")
+    L.new(sel_sky.outputs[2], env_bg.inputs["Color"])
+
+    # camera-visible background
+    vis_a, vis_b = N.new("ShaderNodeRGB"), N.new("ShaderNodeRGB")
+    sep = N.new("ShaderNodeSeparateXYZ")
+    L.new(tc.outputs["Window"], sep.inputs[0])
+    grad = N.new("ShaderNodeMix")
+    grad.data_type = "RGBA"
+    L.new(sep.outputs["Y"], grad.inputs["Factor"])
+    L.new(vis_b.outputs[0], grad.inputs[6])
+    L.new(vis_a.outputs[0], grad.inputs[7])
+    noise = N.new("ShaderNodeTexNoise")
+    L.new(tc.outputs["Window"], noise.inputs["Vector"])
+    nmix = N.new("ShaderNodeMix")
+    nmix.data_type = "RGBA"
+    L.new(noise.outputs["Fac"], nmix.inputs["Factor"])
+    L.new(vis_a.outputs[0], nmix.inputs[6])
+    L.new(vis_b.outputs[0], nmix.inputs[7])
+    img = N.new("ShaderNodeTexImage")
+    img.extension = "EXTEND"
+    L.new(tc.outputs["Window"], img.inputs["Vector"])
+    sel_gradient, sel_noise, sel_image, sel_env = (N.new("ShaderNodeMix") for _ in range(4))
+    for m in (sel_gradient, sel_noise, sel_image, sel_env):
+        m.data_type = "RGBA"
+    L.new(vis_a.outputs[0], sel_gradient.inputs[6])
+    L.new(grad.outputs[2], sel_gradient.inputs[7])
+    L.new(sel_gradient.outputs[2], sel_noise.inputs[6])
+    L.new(nmix.outputs[2], sel_noise.inputs[7])
+    L.new(sel_noise.outputs[2], sel_image.inputs[6])
+    L.new(img.outputs["Color"], sel_image.inputs[7])
+    L.new(sel_image.outputs[2], sel_env.inputs[6])
+    L.new(sel_sky.outputs[2], sel_env.inputs[7])
+    vis_bg = N.new("ShaderNodeBackground")
+    L.new(sel_env.outputs[2], vis_bg.inputs["Color"])
+    lp = N.new("ShaderNodeLightPath")
+    final = N.new("ShaderNodeMixShader")
+    L.new(lp.outputs["Is Camera Ray"], final.inputs["Fac"])
+    L.new(env_bg.outputs[0], final.inputs[1])
+    L.new(vis_bg.outputs[0], final.inputs[2])
+    L.new(final.outputs[0], out.inputs["Surface"])
+    return WorldHandles(w, env, mapping, tint, sky, studio, sel_hdri, sel_sky, env_bg, vis_a, vis_b, noise, img,
+                        sel_gradient, sel_noise, sel_image, sel_env, vis_bg, {})
+
+
+def _image(h: WorldHandles, path: str, colorspace: str) -> Any:
+    bpy = _bpy()
+    img = h.images.get(path)
+    if img is None:
+        img = bpy.data.images.load(path, check_existing=True)
+        img.colorspace_settings.name = colorspace
+        h.images[path] = img
+    return img
+
+
+def set_world(h: WorldHandles, s: LightingSample) -> None:
+    """Apply a sampled environment and background."""
+    e, bg = s.env, s.background
+    h.sel_hdri.inputs["Factor"].default_value = 1.0 if e.kind == "hdri" else 0.0
+    h.sel_sky.inputs["Factor"].default_value = 1.0 if e.kind == "sky" else 0.0
+    if e.kind == "hdri" and e.hdri:
+        h.env_image.image = _image(h, e.hdri, "Linear Rec.709")
+        h.env_mapping.inputs["Rotation"].default_value = (0.0, 0.0, math.radians(e.rotation_deg))
+        h.env_tint.inputs[7].default_value = (*e.tint, 1.0)
+    if e.kind == "sky":
+        h.sky.sun_elevation = math.radians(e.sun_elevation_deg)
+        h.sky.sun_rotation = math.radians(e.sun_rotation_deg)
+        h.sky.air_density = e.air
+        if hasattr(h.sky, "aerosol_density"):
+            h.sky.aerosol_density = e.dust
+        elif hasattr(h.sky, "dust_density"):
+            h.sky.dust_density = e.dust
+    h.studio.outputs[0].default_value = (*e.color, 1.0)
+    h.env_bg.inputs["Strength"].default_value = e.strength
+    # visible background
+    h.vis_a.outputs[0].default_value = (*bg.color_a, 1.0)
+    h.vis_b.outputs[0].default_value = (*bg.color_b, 1.0)
+    h.vis_noise.inputs["Scale"].default_value = bg.scale
+    h.sel_gradient.inputs["Factor"].default_value = 1.0 if bg.kind == "gradient" else 0.0
+    h.sel_noise.inputs["Factor"].default_value = 1.0 if bg.kind == "noise" else 0.0
+    h.sel_image.inputs["Factor"].default_value = 1.0 if bg.kind == "image" else 0.0
+    h.sel_env.inputs["Factor"].default_value = 1.0 if bg.kind == "environment" else 0.0
+    if bg.kind == "image" and bg.image:
+        h.vis_image.image = _image(h, bg.image, "sRGB")
+    h.vis_bg.inputs["Strength"].default_value = e.strength if bg.kind == "environment" else 1.0
+
+
+# ---- lights -------------------------------------------------------------------------------
+
+
+def build_lights(scene: Any, n: int = N_LIGHTS) -> list[Any]:
+    """A pool of ``n`` light objects, hidden until used."""
+    bpy = _bpy()
+    out = []
+    for k in range(n):
+        data = bpy.data.lights.new(f"synth_light{k}", type="AREA")
+        obj = bpy.data.objects.new(f"synth_light{k}", data)
+        scene.collection.objects.link(obj)
+        obj.hide_render = True
+        out.append(obj)
+    return out
+
+
+def set_lights(pool: list[Any], s: LightingSample, pose_fn: Any) -> None:
+    """Apply the sampled local lights (``pose_fn(position, target) -> 4x4`` world matrix)."""
+    for k, obj in enumerate(pool):
+        if k >= len(s.lights):
+            obj.hide_render = True
+            continue
+        li = s.lights[k]
+        obj.hide_render = False
+        if obj.data.type != li.kind:
+            obj.data.type = li.kind
+        d = obj.data
+        d.energy = li.power
+        d.color = li.color
+        if li.kind == "AREA":
+            d.size = li.size
+        else:
+            d.shadow_soft_size = li.size / 2.0
+        if li.kind == "SPOT":
+            d.spot_size = math.radians(li.spot_deg)
+        obj.matrix_world = pose_fn(np.array(li.position), np.array(li.target))
