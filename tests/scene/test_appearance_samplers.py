@@ -116,3 +116,21 @@ def test_lighting_uses_bundled_hdris_and_warm_to_cool_lights(tmp_path):
         lighting.list_files(tmp_path / "nope", lighting.IMAGE_SUFFIXES, "background")
     with pytest.raises(ValueError, match="needs --background-dir"):
         lighting.LightingConfig(background_weights={"image": 1.0})
+
+
+def test_post_effects_are_recorded_deterministic_and_change_only_rgb():
+    from synth.scene.post import PostConfig, PostSpec, apply_post, sample_post
+
+    rng = np.random.default_rng(4)
+    img = (np.random.default_rng(0).random((32, 48, 3)) * 255).astype(np.uint8)
+    cfg = PostConfig(blur_prob=1, motion_prob=1, noise_prob=1, jpeg_prob=1)
+    spec = sample_post(rng, cfg)
+    assert set(spec.attributes()) == {"blur_sigma", "motion_px", "motion_angle_deg", "noise_sigma", "jpeg_quality"}
+    a, b = apply_post(img, spec), apply_post(img, spec)
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == img.shape and a.dtype == np.uint8 and not np.array_equal(a, img)
+    np.testing.assert_array_equal(apply_post(img, PostSpec()), img)
+    none = sample_post(np.random.default_rng(1), PostConfig(0, (0.5, 1), 0, (2, 3), 0, (1, 2), 0, (50, 60)))
+    assert none.attributes() == {}
+    with pytest.raises(ValueError, match="post.jpeg_prob"):
+        PostConfig(jpeg_prob=2)
