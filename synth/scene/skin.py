@@ -161,3 +161,29 @@ def sample_skin(rng: np.random.Generator, monk_weights: np.ndarray | None = None
         roughness=float(rng.uniform(0.35, 0.6)), bump=float(rng.uniform(0.1, 0.35)),
         subsurface_radius=tuple(float(x) for x in sss),
     )  # fmt: skip
+
+
+def skin_attributes(rig: object) -> tuple[np.ndarray, np.ndarray]:
+    """Per-vertex ``(palm, nail)`` weights in 0..1 for a rig (``synth.hand.rig.HandRig``).
+
+    ``palm`` measures how much a vertex lies on the palmar side: the rest-pose vertex normal
+    against the palmar direction (``-z``) of its dominant bone's anatomical frame, smoothly
+    ramped (palms and the palmar sides of fingers and forearm are lighter). ``nail`` is the rig's
+    nail region.
+    """
+    from synth.hand.skinning import forward
+
+    v = forward(rig).vertices  # type: ignore[arg-type]
+    f = rig.faces  # type: ignore[attr-defined]
+    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    vn = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(vn, f[:, k], fn)
+    vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+    dom = np.argmax(rig.skin_weights, axis=1)  # type: ignore[attr-defined]
+    palmar = -rig.joint_frames[dom][:, :, 2]  # type: ignore[attr-defined]
+    # (left rigs: frames S F D keep z = S z_right and normals mirror to S n, so c is unchanged)
+    c = np.sum(vn * palmar, axis=1)
+    palm = np.clip((c + 0.15) / 0.6, 0.0, 1.0)
+    palm = palm * palm * (3 - 2 * palm)  # smoothstep
+    return palm.astype(np.float32), np.asarray(rig.nail_mask, dtype=np.float32)  # type: ignore[attr-defined]

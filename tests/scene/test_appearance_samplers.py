@@ -134,3 +134,18 @@ def test_post_effects_are_recorded_deterministic_and_change_only_rgb():
     assert none.attributes() == {}
     with pytest.raises(ValueError, match="post.jpeg_prob"):
         PostConfig(jpeg_prob=2)
+
+
+def test_palm_weights_mark_the_palmar_side():
+    from synth.hand.skinning import forward
+    from synth.scene.skin import skin_attributes
+
+    for side in ("right", "left"):
+        rig = load_model("open-hand", side)
+        palm, nail = skin_attributes(rig)
+        v = forward(rig).vertices
+        on_palm = (rig.parts == 2) & (palm > 0.8)
+        on_back = (rig.parts == 2) & (palm < 0.2)
+        assert on_palm.sum() > 30 and on_back.sum() > 30
+        assert v[on_palm, 2].mean() < v[on_back, 2].mean()  # palm faces -z in the model frame
+        assert (palm[nail > 0] < 0.5).mean() > 0.9  # nails are on the back of the fingers
