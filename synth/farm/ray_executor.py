@@ -316,6 +316,7 @@ def _drive(ray: Any, cfg: JobConfig, queue: deque[Chunk], stats: RayStats, num_w
     for slot in range(num_workers):
         start(slot)
     last_poll = 0.0
+    shown = done
     while queue or busy:
         while idle and queue:
             slot = idle.popleft()
@@ -358,7 +359,7 @@ def _drive(ray: Any, cfg: JobConfig, queue: deque[Chunk], stats: RayStats, num_w
             except RayTaskError as exc:
                 raise FarmError(f"rendering chunk {chunk.index} failed: {_short(exc)}") from exc
             tracker.finish.remote(key)
-            stats.written.extend(out["written"])
+            stats.written.extend(out["written"] + out["skipped"])  # skipped: written by a dead actor of this run
             done += len(chunk.ids)
             samples[slot] = out["samples"]
             stats.rss_mb.append((out["pid"], out["samples"], out["rss_mb"]))
@@ -373,7 +374,10 @@ def _drive(ray: Any, cfg: JobConfig, queue: deque[Chunk], stats: RayStats, num_w
         now = time.perf_counter()
         if progress is not None and now - last_poll > 0.2:
             last_poll = now
-            progress(min(total, done + ray.get(tracker.in_flight.remote())), total)
+            # Monotone: a dead actor's in-flight count vanishes, but its written samples are skipped
+            # (and counted at once) by the redo.
+            shown = max(shown, min(total, done + ray.get(tracker.in_flight.remote())))
+            progress(shown, total)
     if progress is not None:
         progress(done, total)
     for slot in list(handles):

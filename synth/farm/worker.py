@@ -179,10 +179,22 @@ class RenderWorker:
         Returns:
             the ids written by this call.
         """
+        from synth.farm.blas import blas_threads
+
+        with blas_threads(1):  # label bytes independent of the core count (see synth.farm.blas)
+            return self._render_ids(ids, set(skip), progress, before_sample)
+
+    def _render_ids(
+        self,
+        ids: Iterable[int],
+        skip: set[int],
+        progress: Callable[[int], None] | None,
+        before_sample: Callable[[int], None] | None,
+    ) -> list[int]:
         from synth.dataset.writer import npz_bytes
+        from synth.farm.blas import set_blas_threads
         from synth.render.job import render_sample
 
-        skip = set(skip)
         written: list[int] = []
         cfg = self.cfg
         recycle = cfg.render.recycle_after if self.in_process_recycle else 0
@@ -194,6 +206,7 @@ class RenderWorker:
                 self._build()
             if before_sample is not None:
                 before_sample(i)
+            set_blas_threads(1)  # also BLAS libraries loaded since (e.g. scipy's)
             t = time.perf_counter()
             s = render_sample(cfg, i, self.rigs, self.renderer, self.pose_sampler, self.describe)
             self.render_seconds += time.perf_counter() - t

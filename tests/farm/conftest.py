@@ -37,10 +37,14 @@ def tiny_job_yaml(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny job rendered by one process through the renderer's own ``run_job``."""
+    from synth.farm.blas import blas_threads
     from synth.render.job import run_job
 
     out = tmp_path_factory.mktemp("reference") / "single"
-    stats = run_job(tiny_cfg(out))
+    # One BLAS thread, as in the farm workers: otherwise float64 label values may differ in the
+    # last bits with the core count (see synth.farm.blas).
+    with blas_threads(1):
+        stats = run_job(tiny_cfg(out))
     assert len(stats.written) == TINY_JOB["count"]
     return out
 
