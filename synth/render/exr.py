@@ -107,9 +107,22 @@ def read_exr(path: str | Path) -> dict[str, np.ndarray]:
         pos += 8 * nblocks
         layouts.append((channels, lpb, x0, y0, x1, y1, offsets))
     out: dict[str, np.ndarray] = {}
+    hdr = 12 if multipart else 8
     for channels, lpb, x0, y0, x1, y1, offsets in layouts:
         W, H = x1 - x0 + 1, y1 - y0 + 1
         sizes = [_PIXEL_DTYPES[t].itemsize for _, t in channels]
+        types = {t for _, t in channels}
+        stride = hdr + W * sum(sizes)
+        if (lpb == 1 and len(types) == 1 and len(offsets) == H and
+                np.all(np.diff(offsets.astype(np.int64)) == stride) and int(offsets[0]) + H * stride <= len(buf)):
+            # Uncompressed scanlines stored back to back in order: one strided view.
+            blk = np.frombuffer(buf, dtype=np.uint8, count=H * stride, offset=int(offsets[0])).reshape(H, stride)
+            ys = blk[:, hdr - 8:hdr - 4].copy().view("<i4")[:, 0]
+            if np.array_equal(ys, np.arange(y0, y1 + 1)):
+                px = blk[:, hdr:].copy().view(_PIXEL_DTYPES[types.pop()]).reshape(H, len(channels), W)
+                for c, (name, t) in enumerate(channels):
+                    out[name] = px[:, c].astype(np.float32 if t != 0 else np.uint32)
+                continue
         part = {n: np.empty((H, W), dtype=np.float32 if t != 0 else np.uint32) for n, t in channels}
         for off in offsets:
             o = int(off) + (4 if multipart else 0)

@@ -21,7 +21,7 @@ from synth.hand.rig import HandRig
 from synth.labels.sample import VISIBILITY_DEFINITION, build_label, palm_normal
 from synth.labels.visibility import DEPTH_TOLERANCE_M
 from synth.render.types import HandMesh, Passes, face_parts_from_vertex_parts
-from synth.scene.plan import PoseSampler, free_pose, plan_sample
+from synth.scene.plan import PoseSampler, free_pose, plan_sample, posed_world
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ def render_info(cfg: JobConfig, renderer: Renderer) -> dict[str, Any]:
     return {"renderer": r.renderer, "engine": r.engine if r.renderer == "blender" else "pyrender",
             "samples": r.effective_samples if r.renderer == "blender" else 1,
             "denoise": r.effective_denoise if r.renderer == "blender" else False,
-            "device": r.device, "device_info": renderer.device_info, "filter_width": r.filter_width,
+            "device": r.device, "device_info": renderer.device_info, "filter_width": r.effective_filter_width,
             "view_transform": "Standard (sRGB)"}
 
 
@@ -158,13 +158,13 @@ def render_sample(
     describe: Callable[..., tuple[str, dict[str, Any]]] | None = None,
 ) -> RenderedSample:
     """Plan, pose, render and label sample ``i``."""
-    from synth.hand.skinning import forward, to_native
+    from synth.hand.skinning import to_native
 
     spec = plan_sample(cfg, i, rigs, pose_sampler)
     rig = rigs[spec.hand.side]
-    posed = forward(rig, spec.hand.shape, spec.hand.pose_deg, spec.hand.root)
-    passes = renderer.render(spec, posed.vertices)
-    kc = (posed.keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
+    vertices, keypoints = posed_world(rig, spec.hand)
+    passes = renderer.render(spec, vertices)
+    kc = (keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
     caption, attrs = "", {}
     if describe is not None:
         gesture = None if spec.hand.gesture == "free" else spec.hand.gesture
@@ -176,9 +176,9 @@ def render_sample(
                   "shape": dict(zip(rig.shape_names, map(float, spec.hand.shape), strict=True)),
                   "pose_deg": spec.hand.pose_deg.tolist(), "pose_native": to_native(rig, spec.hand.pose_deg).tolist(),
                   "root": spec.hand.root.tolist()}
-    label = build_label(spec, posed.keypoints, posed.vertices, passes.depth, passes.parts, hand_model,
+    label = build_label(spec, keypoints, vertices, passes.depth, passes.parts, hand_model,
                         render_info(cfg, renderer), caption, attrs)
-    return RenderedSample(spec, passes, label, posed.vertices, rig.faces)
+    return RenderedSample(spec, passes, label, vertices, rig.faces)
 
 
 def dataset_meta(cfg: JobConfig) -> dict[str, Any]:

@@ -51,6 +51,6 @@ class Passes:
 
 def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     """The sRGB transfer function ("Standard" view transform), linear float -> uint8."""
-    x = np.clip(np.asarray(linear, dtype=np.float64), 0.0, 1.0)
-    s = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1.0 / 2.4) - 0.055)
-    return np.round(s * 255.0).astype(np.uint8)
+    x = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0)
+    s = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, np.float32(1.0 / 2.4)) - 0.055)
+    return np.rint(s * 255.0).astype(np.uint8)

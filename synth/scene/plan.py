@@ -65,12 +65,31 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     ])  # fmt: skip
 
 
+_last_model_pose: list = [None, None]  # [key, PosedHand]: planning and posing share one forward pass
+
+
+def model_pose(rig: HandRig, shape: np.ndarray, pose: np.ndarray):  # noqa: ANN201 - PosedHand
+    """The posed hand in the model frame (no root transform); the last result is reused."""
+    from synth.hand.skinning import forward
+
+    key = (id(rig), np.asarray(shape, dtype=np.float64).tobytes(), np.asarray(pose, dtype=np.float64).tobytes())
+    if _last_model_pose[0] != key:
+        _last_model_pose[:] = [key, forward(rig, shape, pose)]
+    return _last_model_pose[1]
+
+
+def posed_world(rig: HandRig, hand: HandSpec) -> tuple[np.ndarray, np.ndarray]:
+    """World-frame ``(vertices (V, 3), keypoints (21, 3))`` of a hand spec, metres: the model-frame
+    pose mapped by ``hand.root`` (the same as skinning with ``root``, which applies it last)."""
+    p = model_pose(rig, hand.shape, hand.pose_deg)
+    R, t = hand.root[:3, :3], hand.root[:3, 3]
+    return p.vertices @ R.T + t, p.keypoints @ R.T + t
+
+
 def palm_centre(rig: HandRig, shape: np.ndarray, pose: np.ndarray) -> np.ndarray:
     """``(3,)`` model-frame palm centre of the posed hand: the mean of the wrist and the four
     finger MCP keypoints (shape parameters move the wrist, so this is computed, not fixed)."""
-    from synth.hand.skinning import forward
-
-    kp = forward(rig, shape, pose).keypoints
+    kp = model_pose(rig, shape, pose).keypoints
     return kp[[0, 5, 9, 13, 17]].mean(axis=0)
 
 

@@ -220,3 +220,20 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     if shutil.which("nvidia-smi") is None:
         res = _cli(["--out", str(tmp_path / "g"), "--count", "1", "--resolution", "32", "--device", "gpu"])
         assert res.exit_code == 1 and "no OptiX/CUDA" in res.output
+
+
+def test_cli_config_overrides_and_resume_with_raster(tmp_path: Path) -> None:
+    """--config YAML + --set through the CLI (raster backend: fast), then a resumed run."""
+    job = tmp_path / "job.yaml"
+    job.write_text("seed: 11\ncount: 2\nrender: {resolution: 64, renderer: raster}\nhand: {side: left}\n")
+    out = tmp_path / "r"
+    res = _cli(["--config", str(job), "--out", str(out), "--set", "camera.fov=[30, 35]"])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((out / "dataset.json").read_text())
+    text = json.dumps(meta)
+    assert '"renderer": "raster"' in text and '"fov": [30.0, 35.0]' in text
+    labels = [_label(out, i) for i in range(2)]
+    assert all(lab["handedness"] == "left" and lab["render"]["renderer"] == "raster" for lab in labels)
+    res = _cli(["--config", str(job), "--out", str(out), "--set", "camera.fov=[30, 35]", "--count", "3"])
+    assert res.exit_code == 0 and "2 already complete" in res.output
+    assert len((out / "manifest.jsonl").read_text().splitlines()) == 3

@@ -13,9 +13,12 @@ uncompressed multilayer EXR to a temporary directory, read back with :mod:`synth
 * normals: the Normal pass (world frame, averaged over samples), rotated to the OpenCV camera
   frame and re-normalised.
 
-The first-sample passes are taken along a ray jittered within the pixel filter's footprint;
-``filter_width`` (default 0.01 px) keeps that ray on the pixel centre so depth and parts are
-the surface seen through each pixel centre.
+Measured on Blender 5.0.1 with the default 1.5 px filter, Cycles' first-sample depth is within
+0.03 mm of a pixel-centre ray cast and the part mask equals the ray-cast silhouette, so depth and
+parts are the surface seen through each pixel centre while RGB stays antialiased. EEVEE (GPU
+machines) filters every pass, and has no material-index pass: parts come from an AOV written by
+each part material, and ``filter_width`` defaults to 0.01 px for EEVEE so labels stay exact
+(measured at 64 px: part mask identical to Cycles', median depth difference 0.003 mm).
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 _OBJ = "synth_hand_{side}"
 _SKIN_GROUP = "synth_skin"
+_PART_AOV = "synth_part"
 _CV_TO_BLENDER_CAM = np.diag([1.0, -1.0, -1.0, 1.0])
 
 
@@ -123,7 +127,7 @@ class BlenderRenderer:
             c.samples = s.effective_samples
             c.use_adaptive_sampling = False
             c.use_denoising = s.effective_denoise
-            c.filter_width = s.filter_width
+            c.filter_width = s.effective_filter_width
             c.seed = 0
             c.use_animated_seed = False
             c.max_bounces = 4
@@ -136,6 +140,7 @@ class BlenderRenderer:
             c.caustics_refractive = False
         else:
             scene.eevee.taa_render_samples = s.effective_samples
+            scene.render.filter_size = s.effective_filter_width
         vs = scene.view_settings
         vs.view_transform = "Standard"
         vs.look = "None"
@@ -146,7 +151,11 @@ class BlenderRenderer:
         vl.use_pass_combined = True
         vl.use_pass_z = True
         vl.use_pass_normal = True
-        vl.use_pass_material_index = True
+        if s.engine == "cycles":
+            vl.use_pass_material_index = True
+        else:  # EEVEE has no material-index pass: each part material writes its id to an AOV
+            aov = vl.aovs.add()
+            aov.name, aov.type = _PART_AOV, "VALUE"
         self.view_layer_name = vl.name
         im = scene.render.image_settings
         try:
@@ -193,6 +202,9 @@ class BlenderRenderer:
             grp.node_tree = self.skin_group
             out = nt.nodes.new("ShaderNodeOutputMaterial")
             nt.links.new(grp.outputs[0], out.inputs["Surface"])
+            aov_out = nt.nodes.new("ShaderNodeOutputAOV")
+            aov_out.aov_name = _PART_AOV
+            aov_out.inputs["Value"].default_value = float(pid)
             mat.pass_index = pid
             self.materials[pid] = mat
 
@@ -304,15 +316,15 @@ class BlenderRenderer:
         if self.settings.exposure:
             rgb_lin = rgb_lin * 2.0 ** self.settings.exposure
         depth = ch[f"{L}.Depth.Z"].astype(np.float32)
-        index = ch[f"{L}.Material Index.X"]
-        hit = (depth < 1e9) & (index > 0)
+        index = ch[f"{L}.Material Index.X"] if self.settings.engine == "cycles" else ch[f"{L}.{_PART_AOV}.X"]
+        # Background: Cycles writes 1e10, EEVEE the far clip distance.
+        hit = (depth < 0.99 * self.camera.data.clip_end) & (index > 0.5)
         depth = np.where(hit, depth, 0.0).astype(np.float32)
         parts = np.where(hit, np.rint(index), 0).astype(np.uint8)
-        nw = np.stack([ch[f"{L}.Normal.{c}"] for c in "XYZ"], axis=-1).astype(np.float64)
-        R = spec.camera.world_to_cam[:3, :3]
-        nc = nw @ R.T
-        norm = np.linalg.norm(nc, axis=-1, keepdims=True)
-        nc = np.where(hit[..., None] & (norm > 1e-8), nc / np.maximum(norm, 1e-12), 0.0).astype(np.float32)
+        nc = np.zeros(depth.shape + (3,), dtype=np.float32)
+        nw = np.stack([ch[f"{L}.Normal.{c}"][hit] for c in "XYZ"], axis=-1)
+        n = nw @ spec.camera.world_to_cam[:3, :3].T.astype(np.float32)
+        nc[hit] = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
         return Passes(rgb=linear_to_srgb8(rgb_lin), depth=depth, parts=parts, normals=nc)
 
     def close(self) -> None:

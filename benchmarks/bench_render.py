@@ -1,0 +1,175 @@
+"""Render throughput benchmark: ratios measured in one run on one machine.
+
+Prints (and writes as JSON with ``--json``):
+
+* ``bare``: a bare Cycles loop over the same scene and settings (the scene built once, then only
+  ``bpy.ops.render.render()``: no planning, posing, pass read-back, labels or files);
+* ``e2e``: ``run_job`` end to end (plan, pose, render, read passes, labels, atomic files and
+  manifest) and its ratio to ``bare`` (goal >= 0.85);
+* ``per_process``: one fresh Python+bpy process per image (import, scene build, render, write),
+  the pattern of ObMan/BlenderProc-style scripts, and e2e's ratio to it (goal >= 3);
+* images/hour at the given resolution for each preset;
+* optionally (``--memory N``) the resident memory of one process over N samples.
+
+Examples::
+
+    python benchmarks/bench_render.py --resolution 256 --n 20
+    python benchmarks/bench_render.py --resolution 256 --device gpu --engine cycles   # GPU machine
+    python benchmarks/bench_render.py --resolution 64 --memory 1000 --presets ""
+
+Poses are free poses (``hand.pose_source=free``) unless ``--set hand.pose_source=auto``, so the
+figures measure the rendering pipeline rather than the gesture sampler.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from synth.config import JobConfig, apply_overrides  # noqa: E402
+
+
+def rss_mb() -> float:
+    """Resident set size of this process, MiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
+def make_cfg(args: argparse.Namespace, out: str, extra: list[str] = ()) -> JobConfig:  # type: ignore[assignment]
+    sets = [f"out={out}", f"render.resolution={args.resolution}", f"render.device={args.device}",
+            f"render.engine={args.engine}", "hand.pose_source=free", *args.set, *extra]
+    return apply_overrides(JobConfig(), sets)
+
+
+def bench_bare(cfg: JobConfig, n: int) -> tuple[float, float]:
+    """Seconds per image of two bare Cycles loops, no labels and no files:
+
+    * ``updated``: the job's scenes (vertices, camera, material, lights precomputed for samples
+      1..n), each set with the renderer's update and rendered with ``bpy.ops.render.render()``;
+    * ``static``: the first sample's scene rendered n times unchanged (Cycles reuses its BVH).
+    """
+    import bpy
+
+    from synth.render.blender.renderer import BlenderRenderer, _quiet_stdout
+    from synth.render.job import hand_meshes, load_rigs
+    from synth.scene.plan import plan_sample, posed_world
+
+    rigs = load_rigs(cfg)
+    r = BlenderRenderer(cfg.render, hand_meshes(rigs))
+    scenes = []
+    for i in range(n + 1):
+        spec = plan_sample(cfg, i, rigs)
+        scenes.append((spec, posed_world(rigs[spec.hand.side], spec.hand)[0]))
+    with _quiet_stdout():
+        r._update(*scenes[0])
+        bpy.ops.render.render()  # warm-up (scene sync, kernels)
+        t = time.perf_counter()
+        for spec, verts in scenes[1:]:
+            r._update(spec, verts)
+            bpy.ops.render.render()
+        updated = (time.perf_counter() - t) / n
+        t = time.perf_counter()
+        for _ in range(n):
+            bpy.ops.render.render()
+        static = (time.perf_counter() - t) / n
+    r.close()
+    return updated, static
+
+
+def bench_e2e(cfg: JobConfig, n: int) -> float:
+    """Steady-state seconds per image of run_job: the time between the first and the last
+    sample written, over n - 1 (scene build and warm-up excluded, as for the bare loop)."""
+    from synth.render.job import run_job
+
+    stamps: list[float] = []
+    run_job(cfg.replace(count=n + 1, start=0), progress=lambda _i: stamps.append(time.perf_counter()))
+    return (stamps[-1] - stamps[0]) / n
+
+
+def bench_per_process(cfg: JobConfig, n: int) -> float:
+    """Seconds per image when every image is a fresh process (import bpy, build, render, write)."""
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r})\n"
+            "from synth.config import JobConfig\nfrom synth.render.job import run_job\n"
+            "run_job(JobConfig.from_dict(__import__('json').loads(sys.argv[1])))\n")
+    t = time.perf_counter()
+    for i in range(n):
+        c = cfg.replace(count=1, start=1000 + i)
+        subprocess.run([sys.executable, "-c", code, json.dumps(c.to_dict())], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return (time.perf_counter() - t) / n
+
+
+def bench_memory(cfg: JobConfig, n: int) -> dict[str, float]:
+    """RSS after the first 50 samples and after ``n`` samples in one process."""
+    from synth.render.job import run_job
+
+    run_job(cfg.replace(count=50, start=0))
+    first = rss_mb()
+    t = time.perf_counter()
+    run_job(cfg.replace(count=n - 50, start=50))
+    return {"samples": n, "rss_after_50_mb": first, f"rss_after_{n}_mb": rss_mb(),
+            "seconds_per_image": (time.perf_counter() - t) / (n - 50)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--resolution", type=int, default=256)
+    ap.add_argument("--n", type=int, default=10, help="images per timing")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the bare and e2e loops")
+    ap.add_argument("--per-process", type=int, default=3, help="images for the one-process-per-image timing")
+    ap.add_argument("--presets", default="draft,standard,high")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    ap.add_argument("--engine", default="cycles", choices=["cycles", "eevee"])
+    ap.add_argument("--memory", type=int, default=0, help="samples for the memory test (0: skip)")
+    ap.add_argument("--set", action="append", default=[], help="extra dotted config overrides")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args()
+    res: dict[str, object] = {"resolution": args.resolution, "device": args.device, "engine": args.engine,
+                              "cpus": os.cpu_count()}
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = make_cfg(args, f"{tmp}/e2e", ["render.preset=draft"])
+        if args.n:
+            # Alternate the loops and keep each one's best round: the box may be shared.
+            rounds = [(bench_bare(cfg, args.n), bench_e2e(cfg.replace(out=f"{tmp}/e2e{k}"), args.n))
+                      for k in range(args.rounds)]
+            bare = min(r[0][0] for r in rounds)
+            static = min(r[0][1] for r in rounds)
+            e2e = min(r[1] for r in rounds)
+            res["draft_bare_s"], res["draft_bare_static_s"], res["draft_e2e_s"] = bare, static, e2e
+            res["e2e_over_bare"], res["e2e_over_bare_static"] = bare / e2e, static / e2e
+            print(f"draft {args.resolution}px: bare loop {bare:.3f} s/img (static scene {static:.3f}), "
+                  f"end-to-end {e2e:.3f} s/img; throughput ratio {bare / e2e:.2f} "
+                  f"(vs static scene {static / e2e:.2f})", flush=True)
+            if args.per_process:
+                pp = bench_per_process(make_cfg(args, f"{tmp}/pp", ["render.preset=draft"]), args.per_process)
+                res["per_process_s"], res["e2e_over_per_process"] = pp, pp / e2e
+                print(f"one process per image: {pp:.3f} s/img; end-to-end is {pp / e2e:.1f}x faster", flush=True)
+        for preset in [p for p in args.presets.split(",") if p]:
+            c = make_cfg(args, f"{tmp}/{preset}", [f"render.preset={preset}"])
+            n = max(2, args.n if preset == "draft" else args.n // 3)
+            s = bench_e2e(c, n)
+            res[f"{preset}_e2e_s"], res[f"{preset}_images_per_hour"] = s, 3600.0 / s
+            print(f"preset {preset} ({c.render.effective_samples} spp, denoise {c.render.effective_denoise}): "
+                  f"{s:.3f} s/img = {3600 / s:,.0f} images/hour", flush=True)
+        if args.memory:
+            m = bench_memory(make_cfg(args, f"{tmp}/mem", ["render.preset=draft", "output.save_mesh=false"]),
+                             args.memory)
+            res["memory"] = m
+            print(f"memory: {json.dumps(m)}", flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2))
+
+
+if __name__ == "__main__":
+    main()
