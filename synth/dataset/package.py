@@ -52,6 +52,13 @@ def package(
     ds = HandDataset(root, load=())
     if not len(ds):
         raise DatasetError(f"{root} holds no complete samples")
+    need = {"coco": ("rgb",), "controlnet": ("rgb",), "freihand": ("rgb",)}.get(fmt, ())
+    if fmt == "controlnet" and options.get("conditioning") in ("depth", "parts"):
+        need = ("rgb", str(options["conditioning"]))
+    for kind in need:
+        lacking = [i for i in ds.ids if kind not in ds.entries[i].files]
+        if lacking:
+            raise DatasetError(f"{fmt} needs the {kind} pass, which {len(lacking)} sample(s) lack (e.g. id {lacking[0]})")
     by_split = assign(ds.ids, splits)
     out_dir = prepare_out(out, force)
     if fmt == "coco":

@@ -205,3 +205,21 @@ def test_hand_dataset_reader(fake_dataset: Path) -> None:
     t = ds.torch()[0]
     assert t["rgb"].shape == (3, 64, 64) and t["rgb"].dtype == torch.float32 and float(t["rgb"].max()) <= 1.0
     assert t["depth"].shape == (1, 64, 64) and t["keypoints_2d"].shape == (21, 2)
+
+
+def test_package_refuses_missing_pass(tmp_path: Path) -> None:
+    from synth_fake_render import fake_sample
+
+    from synth.dataset.writer import DatasetWriter
+
+    with DatasetWriter(tmp_path / "ds", {}) as w:
+        for i in range(2):
+            images, label, _ = fake_sample(i)
+            w.write_sample(i, {"rgb": images["rgb"], "parts": images["parts"]}, label)
+    r = CliRunner()
+    res = r.invoke(cli, ["package", str(tmp_path / "ds"), "--format", "controlnet", "--conditioning", "depth",
+                         "--out", str(tmp_path / "o")])  # fmt: skip
+    assert res.exit_code == 1 and "needs the depth pass, which 2 sample(s) lack" in res.output
+    res = r.invoke(cli, ["package", str(tmp_path / "ds"), "--format", "webdataset", "--out", str(tmp_path / "w"),
+                         "--split", "none"])  # fmt: skip
+    assert res.exit_code == 0, res.output
