@@ -35,25 +35,28 @@ def _notice_text() -> str | None:
     return p.read_text("utf-8") if p.is_file() else None
 
 
-def _lighting_kind(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, dict):
-        for key in ("type", "kind", "mode", "preset"):
-            if isinstance(v.get(key), str):
-                return v[key]
-        parts = []
-        lights = v.get("lights")
-        if isinstance(lights, list):
-            kinds = sorted({str(x.get("type", x.get("kind", "light"))) for x in lights if isinstance(x, dict)})
-            parts.append("+".join(kinds) if kinds else f"{len(lights)} lights")
-        bg = v.get("background")
-        if isinstance(bg, dict):
-            bg = bg.get("type", bg.get("kind"))
-        if isinstance(bg, str):
-            parts.append(f"bg:{bg}")
-        return " / ".join(parts) or "unknown"
-    return "unknown" if v is None else str(v)
+def _kind(d: Any) -> str | None:
+    if isinstance(d, dict):
+        for key in ("kind", "type", "mode", "preset"):
+            if isinstance(d.get(key), str):
+                return d[key]
+    return d if isinstance(d, str) else None
+
+
+def _lighting_kind(v: Any) -> tuple[str, str]:
+    """(lighting type, background type) of a label's ``attributes.lighting``."""
+    if not isinstance(v, dict):
+        return (_kind(v) or "not recorded"), "not recorded"
+    env = _kind(v.get("env")) or _kind(v)
+    lights = v.get("lights") if isinstance(v.get("lights"), list) else []
+    if env is None:
+        kinds = sorted({_kind(x) or "area" for x in lights})
+        env = f"{len(lights)} {'/'.join(kinds)} light(s)" if lights else "not recorded"
+    elif lights:
+        env = f"{env} + {len(lights)} light(s)"
+    bg = v.get("background")
+    bg_kind = _kind(bg) or ("uniform colour" if isinstance(bg, dict) and "color" in bg else "not recorded")
+    return env, bg_kind
 
 
 def _find(attrs: dict[str, Any], *needles: str) -> tuple[str, Any] | None:
@@ -61,6 +64,38 @@ def _find(attrs: dict[str, Any], *needles: str) -> tuple[str, Any] | None:
         if any(n in k.lower() for n in needles):
             return k, v
     return None
+
+
+def hand_view_angles(label: dict[str, Any]) -> tuple[float, float] | None:
+    """Direction to the camera in the hand's own frame, degrees: (azimuth, elevation).
+
+    Hand frame from the 3D keypoints: ``y`` wrist -> middle MCP, ``z`` the palm normal pointing
+    out of the palm, ``x = y x z``. Elevation +90: the camera looks straight at the palm; -90: at
+    the back of the hand; azimuth 0: the camera is on the fingertip side, +-180: on the forearm side.
+    """
+    try:
+        kp = np.asarray(label["keypoints_3d_world"], float)
+        M = np.asarray(label["world_to_cam"], float)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if kp.shape != (21, 3) or M.shape != (4, 4):
+        return None
+    cam = -M[:3, :3].T @ M[:3, 3]
+    y = kp[9] - kp[0]
+    n = np.cross(kp[5] - kp[0], kp[17] - kp[0])
+    if label.get("handedness") == "left":
+        n = -n
+    z = n  # (index MCP - wrist) x (pinky MCP - wrist) points out of a right palm
+    y_n = np.linalg.norm(y)
+    if y_n < 1e-9 or np.linalg.norm(z) < 1e-12:
+        return None
+    y = y / y_n
+    z = z - (z @ y) * y
+    z = z / np.linalg.norm(z)
+    x = np.cross(y, z)
+    d = cam - kp[[0, 5, 9, 13, 17]].mean(axis=0)
+    d = d / np.linalg.norm(d)
+    return float(np.degrees(np.arctan2(d @ x, d @ y))), float(np.degrees(np.arcsin(np.clip(d @ z, -1, 1))))
 
 
 def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
@@ -73,7 +108,7 @@ def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
     c: dict[str, Any] = {
         "n": len(entries), "n_read": len(ids), "gesture": Counter(), "category": Counter(),
         "handedness": Counter(), "size": Counter(), "palm": Counter(), "camera_mode": Counter(),
-        "skin": Counter(), "lighting": Counter(), "elev": [], "azim": [], "bbox_wh": [],
+        "skin": Counter(), "lighting": Counter(), "background": Counter(), "elev": [], "azim": [], "bbox_wh": [],
         "vis": np.zeros(21), "in_frame": np.zeros(21), "files": Counter(),
     }  # fmt: skip
     for i in ids:
@@ -95,13 +130,13 @@ def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
         c["camera_mode"][str(a.get("camera_mode", "not recorded"))] += 1
         skin = a.get("skin_tone", "not recorded")
         c["skin"][str(skin.get("name", skin.get("label", skin)) if isinstance(skin, dict) else skin)] += 1
-        c["lighting"][_lighting_kind(a.get("lighting", "not recorded"))] += 1
-        hit = _find(a, "elevation")
-        if hit and isinstance(hit[1], (int, float)):
-            c["elev"].append(float(hit[1]))
-        hit = _find(a, "azimuth")
-        if hit and isinstance(hit[1], (int, float)):
-            c["azim"].append(float(hit[1]))
+        light, bg = _lighting_kind(a.get("lighting", "not recorded"))
+        c["lighting"][light] += 1
+        c["background"][bg] += 1
+        view = hand_view_angles(lab)
+        if view is not None:
+            c["azim"].append(view[0])
+            c["elev"].append(view[1])
         if "bbox" in lab:
             x0, y0, x1, y1 = lab["bbox"]
             c["bbox_wh"].append((x1 - x0, y1 - y0, max(W, H) or 1))
@@ -150,24 +185,23 @@ def plots(c: dict[str, Any], folder: Path) -> list[tuple[str, str]]:
     fig, axs = plt.subplots(1, 3, figsize=(12, 3.2))
     _bar(axs[0], c["palm"], "palm facing")
     _bar(axs[1], c["camera_mode"], "camera mode")
-    if c["elev"] and c["azim"] and len(c["elev"]) == len(c["azim"]):
+    if c["elev"]:
         axs[2].scatter(c["azim"], c["elev"], s=4, alpha=0.5)
-        axs[2].set_xlabel("azimuth, deg", fontsize=8)
-        axs[2].set_ylabel("elevation, deg", fontsize=8)
-        axs[2].set_title("viewpoint", fontsize=9)
-    elif c["elev"]:
-        axs[2].hist(c["elev"], bins=30, color="#4c72b0")
-        axs[2].set_xlabel("view elevation, deg", fontsize=8)
-        axs[2].set_title("viewpoint elevation", fontsize=9)
+        axs[2].set_xlim(-180, 180)
+        axs[2].set_ylim(-90, 90)
+        axs[2].set_xlabel("azimuth in the hand frame, deg (0: fingertip side)", fontsize=8)
+        axs[2].set_ylabel("elevation, deg (+90: palm)", fontsize=8)
+        axs[2].set_title("camera direction seen from the hand", fontsize=9)
     else:
         axs[2].text(0.5, 0.5, "no viewpoint angles recorded", ha="center", va="center")
         axs[2].set_axis_off()
     save(fig, "viewpoint.png", "Palm facing and viewpoint")
 
-    fig, axs = plt.subplots(1, 2, figsize=(11, 3.2))
+    fig, axs = plt.subplots(1, 3, figsize=(13, 3.2))
     _bar(axs[0], c["skin"], "skin tone")
     _bar(axs[1], c["lighting"], "lighting")
-    save(fig, "appearance.png", "Skin tone and lighting")
+    _bar(axs[2], c["background"], "background")
+    save(fig, "appearance.png", "Skin tone, lighting and background")
 
     fig, axs = plt.subplots(1, 2, figsize=(11, 3.2))
     if c["bbox_wh"]:

@@ -52,3 +52,24 @@ def test_stats_card(fake_dataset: Path) -> None:
         assert cv2.imread(str(p)).shape[0] > 100
     # The card does not make the dataset invalid.
     assert CliRunner().invoke(cli, ["validate", str(fake_dataset)]).exit_code == 0
+
+
+def test_hand_view_angles_on_the_open_hand() -> None:
+    from synth.dataset.stats import hand_view_angles
+    from synth.hand.models import load_model
+    from synth.hand.skinning import forward
+    from synth.scene.camera import look_at
+
+    for side in ("right", "left"):
+        kp = forward(load_model(side=side)).keypoints
+        c = kp[[0, 5, 9, 13, 17]].mean(0)
+        up = np.array([0.0, 1.0, 0.0])
+        palm = hand_view_angles({"keypoints_3d_world": kp, "world_to_cam": look_at(c + [0, 0, -0.5], c, up),
+                                 "handedness": side})  # fmt: skip
+        back = hand_view_angles({"keypoints_3d_world": kp, "world_to_cam": look_at(c + [0, 0, 0.5], c, up),
+                                 "handedness": side})  # fmt: skip
+        tips = hand_view_angles({"keypoints_3d_world": kp, "world_to_cam": look_at(c + [0, 0.5, 0], c),
+                                 "handedness": side})  # fmt: skip
+        assert palm is not None and back is not None and tips is not None
+        assert palm[1] > 80 and back[1] < -80  # the model's palm faces -z
+        assert abs(tips[0]) < 5 and abs(tips[1]) < 10
