@@ -6,6 +6,10 @@ Per annotation: ``keypoints`` [x, y, v] * 21 with v = 2 visible, 1 in the image 
 (polygons) from the part mask (all hand parts, ids 1..15). Extra fields (``synth_id``,
 ``handedness``, ``gesture``, ``keypoints_3d_cam``, ``K``) ride along; COCO tools ignore them.
 For OKS evaluation use :data:`OKS_SIGMAS` (``COCOeval.params.kpt_oks_sigmas``).
+
+Coordinates: keypoints keep synth's pixel-centre convention (the centre of the top-left pixel is
+(0, 0), as Detectron2 reads COCO keypoints); ``bbox`` is the label's [x0, y0, x1, y1] with an
+exclusive end, i.e. pixel-edge coordinates, as COCO boxes are.
 """
 
 from __future__ import annotations
