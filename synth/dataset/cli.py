@@ -30,9 +30,11 @@ def _dataset_dir(path: str) -> Path:
 @click.option("--no-hash", is_flag=True, help="Check file sizes only, not sha256.")
 @click.option("--no-decode", is_flag=True, help="Do not decode images (no pixel checks).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Checker threads.")
-@click.option("--max-errors", type=click.IntRange(0), default=200, show_default=True,
-              help="Print at most this many problems (0: all).")  # fmt: skip
-def validate_cmd(dataset: str, no_hash: bool, no_decode: bool, workers: int | None, max_errors: int) -> None:
+@click.option("--max-errors", type=click.IntRange(0), default=200, show_default=True, help="Print at most this many problems (0: all).")
+@click.option("--report", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Also write the full result as JSON to this file.")  # fmt: skip
+def validate_cmd(dataset: str, no_hash: bool, no_decode: bool, workers: int | None, max_errors: int,
+                 report: str | None) -> None:  # fmt: skip
     """Check every sample of DATASET: files, sha256, image decoding and sizes, label schema and
     consistency (keypoints vs K and world_to_cam, visibility vs depth). Exit 1 on any problem."""
     from synth.dataset.layout import read_manifest
@@ -51,6 +53,15 @@ def validate_cmd(dataset: str, no_hash: bool, no_decode: bool, workers: int | No
     for line in rep.warnings:
         click.echo(f"warning: {line}", err=True)
     click.echo(rep.summary())
+    if report:
+        import json
+
+        doc = {"dataset": str(root), "ok": rep.ok, "samples": rep.n_manifest, "checked": rep.n_checked,
+               "clean": rep.n_ok, "errors": rep.errors, "warnings": rep.warnings}  # fmt: skip
+        try:
+            Path(report).write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write --report {report}: {exc.strerror}") from None
     if not rep.ok:
         sys.exit(1)
 

@@ -67,6 +67,8 @@ DEFAULT_RESUME_IGNORED_KEYS: tuple[str, ...] = (
     "progress", "workers", "num_workers", "verbose", "log_level",
     "job.num_samples", "job.count", "job.out", "job.output", "job.resume", "job.force",
     "job.workers", "job.start", "job.shard", "job.shards",
+    # Performance-only render knobs: they change how fast, not what is rendered.
+    "render.threads", "render.persistent_data", "render.recycle_after",
 )  # fmt: skip
 
 

@@ -39,9 +39,13 @@ def test_truncated_png(fake_dataset: Path) -> None:
     assert all(e.startswith("00000002") for e in errs)
 
 
-def test_deleted_depth(fake_dataset: Path) -> None:
+def test_deleted_depth(fake_dataset: Path, tmp_path: Path) -> None:
     (fake_dataset / "depth/00000005.exr").unlink()
     assert _errors(fake_dataset) == ["00000005: depth/00000005.exr: missing"]
+    res = CliRunner().invoke(cli, ["validate", str(fake_dataset), "--report", str(tmp_path / "r.json")])
+    assert res.exit_code == 1 and "00000005: depth/00000005.exr: missing" in res.output
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["ok"] is False and doc["clean"] == 7 and doc["errors"] == ["00000005: depth/00000005.exr: missing"]
 
 
 def test_edited_label(fake_dataset: Path) -> None:
