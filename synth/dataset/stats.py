@@ -108,7 +108,7 @@ def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
     c: dict[str, Any] = {
         "n": len(entries), "n_read": len(ids), "gesture": Counter(), "category": Counter(),
         "handedness": Counter(), "size": Counter(), "palm": Counter(), "camera_mode": Counter(),
-        "skin": Counter(), "lighting": Counter(), "background": Counter(), "elev": [], "azim": [], "bbox_wh": [],
+        "skin": Counter(), "lighting": Counter(), "background": Counter(), "hdris": Counter(), "elev": [], "azim": [], "bbox_wh": [],
         "vis": np.zeros(21), "in_frame": np.zeros(21), "files": Counter(),
     }  # fmt: skip
     for i in ids:
@@ -130,6 +130,10 @@ def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
         c["camera_mode"][str(a.get("camera_mode", "not recorded"))] += 1
         skin = a.get("skin_tone", "not recorded")
         c["skin"][str(skin.get("name", skin.get("label", skin)) if isinstance(skin, dict) else skin)] += 1
+        lt = a.get("lighting")
+        env = lt.get("env") if isinstance(lt, dict) else None
+        if isinstance(env, dict) and isinstance(env.get("hdri"), str) and env["hdri"]:
+            c["hdris"][env["hdri"]] += 1
         light, bg = _lighting_kind(a.get("lighting", "not recorded"))
         c["lighting"][light] += 1
         c["background"][bg] += 1
@@ -262,6 +266,14 @@ def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None 
         + f"; image sizes: {', '.join(f'{k} ({v})' for k, v in c['size'].most_common())}; "
         + f"handedness: {', '.join(f'{k} {v}' for k, v in c['handedness'].most_common())}."
     )
+    from synth.dataset.splits import DEFAULT_SPLITS, assign
+
+    by_split = assign(read_manifest(root), DEFAULT_SPLITS)
+    L.append(
+        "\nDefault deterministic split (`synth package --split train=0.9,val=0.05,test=0.05`): "
+        + ", ".join(f"{k} {len(v)}" for k, v in by_split.items())
+        + "."
+    )
     if c["n_read"] < c["n"]:
         L.append(f"\nStatistics below are computed on a deterministic subset of {c['n_read']} labels.")
     L.append("\n## Contents\n")
@@ -297,6 +309,11 @@ def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     for key in ("licenses", "licences", "assets", "hand_model"):
         if key in meta:
             L.append(f"Recorded in dataset.json `{key}`:\n\n```yaml\n{yaml.safe_dump(meta[key], sort_keys=False).rstrip()}\n```\n")
+    if c["hdris"]:
+        L.append(
+            "HDRIs seen in the labels (Blender's bundled studio lights are CC0; any other file is "
+            "user-supplied and keeps its source's licence): " + ", ".join(f"`{k}` ({v})" for k, v in sorted(c["hdris"].items())) + "\n"
+        )
     notice = _notice_text()
     if notice:
         L.append("From synth's `assets/NOTICE`:\n\n```text\n" + notice.rstrip() + "\n```")
