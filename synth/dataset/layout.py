@@ -47,9 +47,10 @@ CONVENTIONS: dict[str, str] = {
     "camera_frame": "OpenCV: x right, y down, z forward; world_to_cam is 4x4, K is 3x3",
     "pixels": "OpenCV: the centre of the top-left pixel is (0, 0); a centred principal point is "
     "cx = (W-1)/2. keypoints_2d = projectPoints(keypoints_3d_world, world_to_cam, K)",
-    "visibility": "per keypoint, 1 when inside the image and not occluded (depth test of the "
-    "keypoint's surface proxy against the rendered depth, tolerance stated in render.visibility), "
-    "else 0",
+    "visibility": "per keypoint, 1 when inside the image and not occluded: depth test of the "
+    "keypoint's surface proxy against the rendered depth in a 3x3 window (exact definition and "
+    "tolerance in dataset.json 'visibility'; per-keypoint surface radii in the label's "
+    "keypoint_surface_radius), else 0",
     "depth": "planar z in the camera frame, metres, float32 OpenEXR (single channel), 0 where no surface",
     "parts": "uint8 PNG: 0 background, 1 forearm, 2 palm, 3 thumb, 4 index, 5 middle, 6 ring, "
     "7 pinky; ids >= 16 reserved for objects and accessories",
@@ -57,7 +58,8 @@ CONVENTIONS: dict[str, str] = {
     "rgb": "8-bit sRGB PNG",
     "mesh": "npz with the exact rendered vertices (world frame, metres) and faces",
     "handedness": "'right' / 'left' of the person (not the mirrored-selfie convention)",
-    "bbox": "[x0, y0, x1, y1] pixels, tight box of the hand's rendered pixels",
+    "bbox": "[x0, y0, x1, y1] integer pixel indices with exclusive end (parts[y0:y1, x0:x1] holds "
+    "the hand's rendered pixels)",
     "ids": "zero-padded to 8 digits (more digits past 10^8)",
 }
 
