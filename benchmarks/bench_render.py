@@ -2,8 +2,10 @@
 
 Prints (and writes as JSON with ``--json``):
 
-* ``bare``: a bare Cycles loop over the same scene and settings (the scene built once, then only
-  ``bpy.ops.render.render()``: no planning, posing, pass read-back, labels or files);
+* ``bare``: a bare Cycles loop over the same scenes and settings (the scene built once, the
+  precomputed per-sample updates, then ``bpy.ops.render.render(write_still=True)``: no planning,
+  posing, pass read-back, labels or dataset files), plus the same first scene re-rendered
+  unchanged (``static``);
 * ``e2e``: ``run_job`` end to end (plan, pose, render, read passes, labels, atomic files and
   manifest) and its ratio to ``bare`` (goal >= 0.85);
 * ``per_process``: one fresh Python+bpy process per image (import, scene build, render, write),
@@ -56,7 +58,9 @@ def bench_bare(cfg: JobConfig, n: int) -> tuple[float, float]:
     """Seconds per image of two bare Cycles loops, no labels and no files:
 
     * ``updated``: the job's scenes (vertices, camera, material, lights precomputed for samples
-      1..n), each set with the renderer's update and rendered with ``bpy.ops.render.render()``;
+      1..n), each set with the renderer's update and rendered with
+      ``bpy.ops.render.render(write_still=True)`` (the same passes into the same EXR file; nothing
+      read back);
     * ``static``: the first sample's scene rendered n times unchanged (Cycles reuses its BVH).
     """
     import bpy
@@ -73,15 +77,15 @@ def bench_bare(cfg: JobConfig, n: int) -> tuple[float, float]:
         scenes.append((spec, posed_world(rigs[spec.hand.side], spec.hand)[0]))
     with _quiet_stdout():
         r._update(*scenes[0])
-        bpy.ops.render.render()  # warm-up (scene sync, kernels)
+        bpy.ops.render.render(write_still=True)  # warm-up (scene sync, kernels)
         t = time.perf_counter()
         for spec, verts in scenes[1:]:
             r._update(spec, verts)
-            bpy.ops.render.render()
+            bpy.ops.render.render(write_still=True)
         updated = (time.perf_counter() - t) / n
         t = time.perf_counter()
         for _ in range(n):
-            bpy.ops.render.render()
+            bpy.ops.render.render(write_still=True)
         static = (time.perf_counter() - t) / n
     r.close()
     return updated, static

@@ -213,6 +213,8 @@ def run_job(
     t0 = time.perf_counter()
     ids = list(range(cfg.start, cfg.start + cfg.count)) if ids is None else list(ids)
     stats = JobStats()
+    rigs = load_rigs(cfg)  # before the writer: a bad model or gesture name leaves no directory
+    pose_sampler, describe = job_pose_sampler(cfg), find_describe()
     writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume)
     try:
         done = writer.completed_ids()
@@ -220,9 +222,7 @@ def run_job(
         stats.skipped = [i for i in ids if i in done]
         if not todo:
             return stats
-        rigs = load_rigs(cfg)
         meshes = hand_meshes(rigs)
-        pose_sampler, describe = job_pose_sampler(cfg), find_describe()
         renderer = make_renderer(cfg, meshes)
         n_since = 0
         for i in todo:

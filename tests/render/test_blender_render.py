@@ -8,6 +8,7 @@ import json
 import os
 import runpy
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -45,7 +46,10 @@ def _label(ds: Path, i: int) -> dict:
 
 
 def _exr(p: Path) -> np.ndarray:
-    return cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+    """Float EXR as written by the dataset writer, channels in RGB (x, y, z) order."""
+    from synth.dataset.imageio import read_image
+
+    return read_image(p)
 
 
 def test_all_samples_complete(dataset: Path) -> None:
@@ -63,6 +67,10 @@ def test_all_samples_complete(dataset: Path) -> None:
         d = _exr(dataset / lab["files"]["depth"])
         hand = d > 0
         assert np.allclose(np.linalg.norm(n[hand], axis=-1), 1.0, atol=1e-4)
+        # OpenCV camera frame: the visible surface faces the camera (n . ray < 0).
+        rows, cols = np.nonzero(hand)
+        rays = np.stack([cols, rows, np.ones_like(cols)], -1) @ np.linalg.inv(np.array(lab["K"])).T
+        assert ((n[hand] * rays).sum(-1) < 0).mean() >= 0.97
         assert lab["hand_pixels"] > 100 and len(lab["keypoints_2d"]) == 21
     assert sides == {"right", "left"}
     meta = json.loads((dataset / "dataset.json").read_text())
@@ -173,21 +181,32 @@ def test_depth_parts_bbox_and_tips_are_exact(dataset: Path) -> None:
             assert on_surface == bool(vis[t]), (i, t)
 
 
-def test_shim_runtime_gives_identical_files(dataset: Path, tmp_path: Path, monkeypatch) -> None:
-    """`blender -b -P blender_scripts/render_shard.py -- ARGS`: same argument path, run here with
-    python (no Blender binary needed); labels and PNG bytes equal the CLI's (also determinism)."""
-    out = tmp_path / "shim"
-    monkeypatch.setattr(sys, "argv", ["blender", "-b", "-P", "render_shard.py", "--", "--out", str(out), *ARGS,
-                                      "--start", "1", "--count", "2"])
+def test_shim_argument_path_in_process(tmp_path: Path, monkeypatch) -> None:
+    """The shim run as Blender runs it (``-P`` executes it as __main__ with Blender's own
+    arguments before ``--``): only what follows ``--`` is parsed."""
+    monkeypatch.setattr(sys, "argv", ["blender", "-b", "--factory-startup", "-P", "render_shard.py", "--",
+                                      "--out", str(tmp_path / "x"), "--resolution", "7"])
     with pytest.raises(SystemExit) as ex:
         runpy.run_path(str(ROOT / "blender_scripts" / "render_shard.py"), run_name="__main__")
-    assert ex.value.code == 0
+    assert ex.value.code == 2  # our usage error, not Blender's arguments
+    mod = runpy.run_path(str(ROOT / "blender_scripts" / "render_shard.py"))
+    assert mod["args_after_dashdash"](["blender", "-b", "-P", "s.py", "--", "--count", "3"]) == ["--count", "3"]
+    assert mod["args_after_dashdash"](["blender", "-b"]) == []
+
+
+def test_shim_in_a_fresh_process_gives_identical_files(dataset: Path, tmp_path: Path) -> None:
+    """`blender -b -P blender_scripts/render_shard.py -- ARGS`, run with python in a new process
+    (no Blender binary needed): a shard of ids 1..2 equals the CLI's labels and PNG/EXR bytes."""
+    out = tmp_path / "shim"
+    cmd = [sys.executable, str(ROOT / "blender_scripts" / "render_shard.py"), "--", "--out", str(out), *ARGS,
+           "--start", "1", "--count", "2"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
     for i in (1, 2):
         a, b = _label(dataset, i), _label(out, i)
         assert a == b
-        for kind in ("rgb", "parts"):
-            assert (dataset / a["files"][kind]).read_bytes() == (out / b["files"][kind]).read_bytes()
-        assert np.array_equal(_exr(dataset / a["files"]["depth"]), _exr(out / b["files"]["depth"]))
+        for kind in ("rgb", "parts", "depth", "normals", "mesh"):
+            assert (dataset / a["files"][kind]).read_bytes() == (out / b["files"][kind]).read_bytes(), kind
     shutil.rmtree(out)
 
 
@@ -208,6 +227,8 @@ def test_raster_depth_agrees_with_cycles(dataset: Path) -> None:
             assert np.median(np.abs(cyc[both] - s.passes.depth[both])) <= 1e-3
             assert ((cyc > 0) == (s.passes.depth > 0)).mean() >= 0.99
             assert s.label["keypoints_2d"] == _label(dataset, i)["keypoints_2d"]
+            cn = _exr(dataset / "normals" / f"{i:08d}.exr")
+            assert np.median((cn[both] * s.passes.normals[both]).sum(-1)) >= 0.99
     finally:
         r.close()
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from synth._lazy import require
-from synth.config import RenderConfig
+from synth.config import PRESETS, RenderConfig
 from synth.render.exr import read_exr
 from synth.render.types import HandMesh, Passes, linear_to_srgb8
 from synth.scene.spec import SampleSpec
@@ -127,6 +127,10 @@ class BlenderRenderer:
             c.samples = s.effective_samples
             c.use_adaptive_sampling = False
             c.use_denoising = s.effective_denoise
+            if s.effective_denoise:
+                c.denoiser = "OPENIMAGEDENOISE"
+                c.denoising_quality = PRESETS[s.preset]["denoise_quality"]
+                c.denoising_prefilter = PRESETS[s.preset]["denoise_prefilter"]
             c.filter_width = s.effective_filter_width
             c.seed = 0
             c.use_animated_seed = False
