@@ -151,3 +151,14 @@ def test_not_a_dataset(tmp_path: Path) -> None:
     assert res.exit_code != 0 and "not a synth dataset" in res.output
     res = CliRunner().invoke(cli, ["validate", str(tmp_path / "nope")])
     assert res.exit_code != 0
+
+
+def test_cli_help_and_unknown_options(fake_dataset: Path) -> None:
+    r = CliRunner()
+    for cmd in ("validate", "package", "preview", "stats"):
+        res = r.invoke(cli, [cmd, "--help"])
+        assert res.exit_code == 0 and "DATASET" in res.output
+    res = r.invoke(cli, ["validate", str(fake_dataset), "--bogus"])
+    assert res.exit_code == 2 and "No such option" in res.output
+    res = r.invoke(cli, ["preview", str(fake_dataset), "--out", "x.png", "--count", "0"])
+    assert res.exit_code == 2 and "--count" in res.output
