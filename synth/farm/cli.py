@@ -90,11 +90,13 @@ def render_farm(
     except ShardError as exc:
         raise click.UsageError(str(exc)) from exc
     executor = options.get("executor") or "local"
+    if executor == "local" and any(options.get(k) is not None for k in ("address", "workers", "chunk_size")):
+        raise click.UsageError("--address/--workers/--chunk-size need --executor ray")
+    if executor == "local" and (options.get("gpus_per_worker") or 0) > 0:
+        raise click.UsageError("--gpus-per-worker needs --executor ray")
     if executor == "local" and spec.source == "default" and run_local is not None and options.get("cpus_per_worker") is None:
         run_local(cfg, resume)
         return
-    if executor == "local" and any(options.get(k) is not None for k in ("address", "workers", "chunk_size")):
-        raise click.UsageError("--address/--workers/--chunk-size need --executor ray")
     assert cfg.out
     if not resume and os.path.isdir(cfg.out) and read_manifest(cfg.out):
         raise click.ClickException(f"{cfg.out} already holds samples and --no-resume was given")

@@ -62,13 +62,4 @@ def render_ids(
 def _open_worker(cfg: JobConfig, threads: int | None) -> RenderWorker:
     from synth.farm.worker import RenderWorker
 
-    # Shards starting together on an empty directory may race on writing dataset.json (same bytes,
-    # same temporary name): one rename then fails with FileNotFoundError; trying again is enough.
-    for attempt in range(5):
-        try:
-            return RenderWorker(cfg, threads=threads)
-        except FileNotFoundError:
-            if attempt == 4:
-                raise
-            time.sleep(0.05 * (attempt + 1))
-    raise AssertionError("unreachable")
+    return RenderWorker(cfg, threads=threads)

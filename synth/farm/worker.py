@@ -13,12 +13,13 @@ deletes temporaries (the driver, or the next single-process resume, does the rep
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,34 @@ class SharedDirWriter(DatasetWriter):
             if all((self.root / rel).exists() for rel in e.files.values()):
                 done.add(sid)
         return done
+
+
+#: Lock file serialising the writers' start-up in a shared dataset directory (hidden: ignored by
+#: the writer's "is this directory empty" check and by validation).
+LOCK_NAME = ".synth-farm.lock"
+
+
+@contextlib.contextmanager
+def directory_lock(root: str | os.PathLike[str]) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``root/.synth-farm.lock`` (created with ``root``).
+
+    Shards that start together on one directory would otherwise race on writing ``dataset.json``
+    (same temporary name): measured, one of two local shards failed about one run in two. The lock
+    is released when the block ends or the process dies. Where ``flock`` is unsupported (some
+    network filesystems) it degrades to no locking.
+    """
+    import fcntl
+
+    Path(root).mkdir(parents=True, exist_ok=True)
+    fd = os.open(Path(root) / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:
+            logger.warning("cannot lock %s (%s); starting without the lock", root, exc.strerror)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _pose_sampler(cfg: JobConfig, find_pose_sampler: Callable[..., Any]) -> Any:
@@ -138,7 +167,8 @@ class RenderWorker:
         self.render_settings = dataclasses.replace(cfg.render, **changes)
         self._render_cfg = dataclasses.replace(cfg, render=self.render_settings)
         self.in_process_recycle = in_process_recycle
-        self.writer = SharedDirWriter(cfg.out, dataset_meta(cfg), resume=True)
+        with directory_lock(cfg.out):
+            self.writer = SharedDirWriter(cfg.out, dataset_meta(cfg), resume=True)
         self.rigs = load_rigs(cfg)
         self.meshes = hand_meshes(self.rigs)
         self.pose_sampler = _pose_sampler(cfg, find_pose_sampler)
