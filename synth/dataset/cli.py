@@ -142,35 +142,60 @@ def stats_cmd(dataset: str, out: str | None) -> None:
 
 
 class _progress:
-    """Rich progress bar on a terminal; periodic log lines otherwise (farm logs)."""
+    """Rich progress bar (samples/s, ETA) on a terminal; plain periodic lines on stderr otherwise
+    (farm logs): one every 30 s, and every 10% for 1000 samples or more."""
 
     def __init__(self, what: str, total: int) -> None:
         self.what, self.total = what, total
         self._bar = None
-        self._last = 0
+        self._last_n = 0
+        self._t0 = self._last_t = 0.0
 
     def __enter__(self):  # noqa: ANN204
+        import time
+
+        self._t0 = self._last_t = time.monotonic()
         if sys.stderr.isatty() and self.total:
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
+                ProgressColumn,
                 TextColumn,
-                TimeRemainingColumn,  # fmt: skip
+                TimeRemainingColumn,
             )
+            from rich.text import Text
 
-            self._bar = Progress(TextColumn(self.what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                 transient=True)  # fmt: skip
+            class _Speed(ProgressColumn):
+                def render(self, task):  # noqa: ANN001, ANN202
+                    speed = task.finished_speed or task.speed
+                    return Text(f"{speed:.1f} samples/s" if speed else "- samples/s")
+
+            self._bar = Progress(
+                TextColumn(self.what),
+                BarColumn(),
+                MofNCompleteColumn(),
+                _Speed(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
             self._bar.start()
             self._task = self._bar.add_task(self.what, total=self.total)
         return self.advance
 
     def advance(self, done: int) -> None:
+        import time
+
         if self._bar is not None:
             self._bar.update(self._task, completed=done)
-        elif done - self._last >= max(1, self.total // 10) or done == self.total:
-            self._last = done
-            logger.info("%s: %d/%d", self.what, done, self.total)
+            return
+        now = time.monotonic()
+        step = self.total >= 1000 and done - self._last_n >= self.total // 10
+        if step or now - self._last_t >= 30:
+            rate = done / max(now - self._t0, 1e-9)
+            eta = (self.total - done) / rate if rate > 0 else float("inf")
+            click.echo(f"{self.what}: {done}/{self.total} samples, {rate:.1f} samples/s, ETA {eta:.0f} s", err=True)
+            self._last_n, self._last_t = done, now
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:

@@ -58,8 +58,7 @@ CONVENTIONS: dict[str, str] = {
     "rgb": "8-bit sRGB PNG",
     "mesh": "npz with the exact rendered vertices (world frame, metres) and faces",
     "handedness": "'right' / 'left' of the person (not the mirrored-selfie convention)",
-    "bbox": "[x0, y0, x1, y1] integer pixel indices with exclusive end (parts[y0:y1, x0:x1] holds "
-    "the hand's rendered pixels)",
+    "bbox": "[x0, y0, x1, y1] integer pixel indices with exclusive end (parts[y0:y1, x0:x1] holds the hand's rendered pixels)",
     "ids": "zero-padded to 8 digits (more digits past 10^8)",
 }
 
