@@ -7,6 +7,7 @@ import logging
 import click
 
 from synth.config import ConfigError, JobConfig, apply_overrides
+from synth.farm.cli import farm_options, render_farm
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +53,21 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted config override (repeatable).")
 @click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")
+@farm_options
 def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, **options: object) -> None:
-    """Render COUNT labelled samples into OUT (rgb, depth, parts, normals, labels)."""
+    """Render COUNT labelled samples into OUT (rgb, depth, parts, normals, labels).
+
+    Sample i depends only on the job seed and i, so shards (--shard I/N, Slurm/Kubernetes array
+    indices, --executor ray) produce exactly the samples of a single run.
+    """
     try:
         cfg = build_config(config, options, overrides)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     if not cfg.out:
         raise click.UsageError("--out is required (or 'out' in the --config file)")
-    run(cfg, resume=not no_resume)
+    # Plain runs go to run() below; --shard / array-job indices / --executor ray to the farm layer.
+    render_farm(cfg, options, resume=not no_resume, run_local=run)
 
 
 def run(cfg: JobConfig, resume: bool = True) -> None:

@@ -6,6 +6,7 @@ call. The renderers know nothing about the dataset writer; this module connects 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import time
@@ -16,7 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from synth import __version__
-from synth.config import JobConfig
+from synth.config import JobConfig, RenderConfig
 from synth.hand.rig import HandRig
 from synth.labels.sample import VISIBILITY_DEFINITION, build_label, palm_normal
 from synth.labels.visibility import DEPTH_TOLERANCE_M
@@ -192,6 +193,58 @@ def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
             "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
 
 
+class RenderSession:
+    """Everything built once per process for a job: rigs, topology, pose sampler, captioner and
+    the renderer's scene; renders samples by id (recycling the renderer every
+    ``cfg.render.recycle_after`` samples). :func:`run_job` and farm workers share it.
+
+    Args:
+        cfg: the job.
+        render_settings: renderer settings to use instead of ``cfg.render`` (e.g. another thread
+            count or device on a farm worker); labels still record ``cfg.render``.
+    """
+
+    def __init__(self, cfg: JobConfig, render_settings: RenderConfig | None = None):
+        self.cfg = cfg
+        self._render_cfg = cfg if render_settings is None else dataclasses.replace(cfg, render=render_settings)
+        self.rigs = load_rigs(cfg)
+        self.pose_sampler = job_pose_sampler(cfg)
+        self.describe = find_describe()
+        self.meshes = hand_meshes(self.rigs)
+        self.renderer: Renderer | None = None
+        self.since_build = 0
+        self.rendered = 0
+
+    def render(self, i: int) -> RenderedSample:
+        """Plan, pose, render and label sample ``i`` (builds or recycles the renderer first)."""
+        recycle = self.cfg.render.recycle_after
+        if self.renderer is not None and recycle and self.since_build >= recycle:
+            self.renderer.close()
+            self.renderer = None
+        if self.renderer is None:
+            self.renderer = make_renderer(self._render_cfg, self.meshes)
+            self.since_build = 0
+        s = render_sample(self.cfg, i, self.rigs, self.renderer, self.pose_sampler, self.describe)
+        self.since_build += 1
+        self.rendered += 1
+        return s
+
+    def files(self, s: RenderedSample) -> tuple[dict[str, np.ndarray], dict[str, bytes] | None]:
+        """``(images, extra_files)`` of a sample for :meth:`DatasetWriter.write_sample`."""
+        from synth.dataset.writer import npz_bytes
+
+        images = {k: getattr(s.passes, k) for k in self.cfg.output.passes}
+        extra = None
+        if self.cfg.output.save_mesh:
+            extra = {"mesh": npz_bytes(vertices=s.vertices.astype(np.float64), faces=s.faces.astype(np.int32))}
+        return images, extra
+
+    def close(self) -> None:
+        if self.renderer is not None:
+            self.renderer.close()
+            self.renderer = None
+
+
 def run_job(
     cfg: JobConfig,
     ids: Iterable[int] | None = None,
@@ -206,44 +259,31 @@ def run_job(
         progress: called with each written id.
         resume: skip ids already complete in the output directory.
     """
-    from synth.dataset.writer import DatasetWriter, npz_bytes
+    from synth.dataset.writer import DatasetWriter
 
     if not cfg.out:
         raise ValueError("the job has no output directory (out)")
     t0 = time.perf_counter()
     ids = list(range(cfg.start, cfg.start + cfg.count)) if ids is None else list(ids)
     stats = JobStats()
-    rigs = load_rigs(cfg)  # before the writer: a bad model or gesture name leaves no directory
-    pose_sampler, describe = job_pose_sampler(cfg), find_describe()
+    session = RenderSession(cfg)  # before the writer: a bad model or gesture name leaves no directory
     writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume)
     try:
         done = writer.completed_ids()
-        todo = [i for i in ids if i not in done]
         stats.skipped = [i for i in ids if i in done]
-        if not todo:
-            return stats
-        meshes = hand_meshes(rigs)
-        renderer = make_renderer(cfg, meshes)
-        n_since = 0
-        for i in todo:
-            if cfg.render.recycle_after and n_since >= cfg.render.recycle_after:
-                renderer.close()
-                renderer = make_renderer(cfg, meshes)
-                n_since = 0
+        for i in ids:
+            if i in done:
+                continue
             t = time.perf_counter()
-            s = render_sample(cfg, i, rigs, renderer, pose_sampler, describe)
+            s = session.render(i)
             stats.render_seconds += time.perf_counter() - t
-            n_since += 1
-            images = {k: getattr(s.passes, k) for k in cfg.output.passes}
-            extra = None
-            if cfg.output.save_mesh:
-                extra = {"mesh": npz_bytes(vertices=s.vertices.astype(np.float64), faces=s.faces.astype(np.int32))}
+            images, extra = session.files(s)
             writer.write_sample(i, images, s.label, extra)
             stats.written.append(i)
             if progress is not None:
                 progress(i)
-        renderer.close()
     finally:
+        session.close()
         writer.close()
     stats.seconds = time.perf_counter() - t0
     return stats
