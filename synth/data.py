@@ -76,6 +76,13 @@ class HandDataset(Sequence[dict[str, Any]]):
             keep = [i for i in keep if split_of(i, fr) == split]
         self.ids: list[int] = keep
 
+    def subset(self, ids: Sequence[int]) -> HandDataset:
+        """A view on the given ids (those present), sharing this dataset's manifest in memory."""
+        sub = object.__new__(HandDataset)
+        sub.root, sub.meta, sub.entries, sub.load = self.root, self.meta, self.entries, self.load
+        sub.ids = [int(i) for i in ids if int(i) in self.entries]
+        return sub
+
     def __len__(self) -> int:
         return len(self.ids)
 

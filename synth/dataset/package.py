@@ -77,7 +77,7 @@ def package(
     for split, ids in by_split.items():
         if not ids:
             logger.warning("split %r is empty", split)
-        sub = HandDataset(root, load=(), ids=ids)
+        sub = ds.subset(ids)
         counts[split] = writer(sub, out_dir, split, **options)
         logger.info("%s: %s -> %d samples", fmt, split, counts[split])
     return counts

@@ -2,7 +2,8 @@
 
 Per sample (key = zero-padded id): ``.png`` (RGB), ``.depth.exr`` (float32 metres),
 ``.parts.png`` (uint8 ids), ``.normals.exr`` (when present), ``.json`` (the full label). The
-files are the dataset's own bytes (no re-encoding). ``<split>.shards.json`` lists the shards and
+files are the dataset's own bytes (no re-encoding), written with the standard library's
+``tarfile`` (no webdataset or torch import needed to package). ``<split>.shards.json`` lists the shards and
 counts. Decode with ``webdataset`` plus :func:`decoders` (EXR and the uint8 part mask need them)::
 
     import webdataset as wds
@@ -12,7 +13,9 @@ counts. Decode with ``webdataset`` plus :func:`decoders` (EXR and the uint8 part
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -40,18 +43,16 @@ def write_webdataset(ds: Any, out: Path, split: str, shard_size: int = 256 << 20
     file up to its 10240-byte record); a single sample larger than that gets a shard of its own.
     Member mtimes are 0, so packaging the same dataset twice gives identical shards.
     """
-    from synth._lazy import require
     from synth.dataset.layout import stem
 
-    wds = require("webdataset")
     shards: list[dict[str, Any]] = []
-    sink = None
-    fh = None
+    sink: tarfile.TarFile | None = None
     used = 0
     try:
         for k in range(len(ds)):
             entry = ds.entries[ds.ids[k]]
-            sample: dict[str, Any] = {"__key__": stem(entry.id)}
+            key = stem(entry.id)
+            sample: dict[str, bytes] = {}
             for kind, ext in EXTENSIONS.items():
                 if kind in entry.files:
                     sample[ext] = (ds.root / entry.files[kind]).read_bytes()
@@ -59,20 +60,20 @@ def write_webdataset(ds: Any, out: Path, split: str, shard_size: int = 256 << 20
             if sink is None or (used > 1024 and used + need > shard_size):
                 if sink is not None:
                     sink.close()
-                    fh.close()
                 name = f"{split}-{len(shards):06d}.tar"
-                fh = open(out / name, "wb")  # noqa: SIM115 - closed above / in finally
-                sink = wds.TarWriter(fh, mtime=0, user="synth", group="synth")
+                sink = tarfile.open(out / name, "w", format=tarfile.USTAR_FORMAT)
                 shards.append({"url": name, "count": 0})
                 used = 1024  # tar's end-of-archive blocks
-            sink.write(sample)
+            for ext, data in sample.items():
+                info = tarfile.TarInfo(f"{key}.{ext}")
+                info.size, info.mtime, info.mode = len(data), 0, 0o444
+                info.uname = info.gname = "synth"
+                sink.addfile(info, io.BytesIO(data))
             used += need
             shards[-1]["count"] += 1
     finally:
         if sink is not None:
             sink.close()
-        if fh is not None and not fh.closed:
-            fh.close()
     (out / f"{split}.shards.json").write_text(json.dumps({"split": split, "shards": shards}, indent=1), "utf-8")
     return len(ds)
 
