@@ -114,23 +114,30 @@ class HandDataset(Sequence[dict[str, Any]]):
                 item[kind] = read_image(self.root / e.files[kind])
         return item
 
-    def torch(self) -> Any:
-        """A ``torch.utils.data.Dataset`` over this dataset (needs torch)."""
+    def torch(self, with_label: bool = False) -> Any:
+        """A ``torch.utils.data.Dataset`` over this dataset (needs torch).
+
+        Items hold tensors, ``id`` and ``caption`` -- all collatable by the default
+        ``DataLoader`` collate. ``with_label=True`` adds the raw JSON ``label`` dict (whose
+        variable-length fields need a custom ``collate_fn``).
+        """
         from synth._lazy import require
 
         torch = require("torch")
         parent = self
 
         class TorchHandDataset(torch.utils.data.Dataset):  # type: ignore[misc,name-defined]
-            """Tensors: ``rgb`` (3, H, W) float in [0, 1], ``depth`` (1, H, W), ``parts`` (H, W)
-            int64, label arrays as float tensors; ``label`` and ``id`` unchanged."""
+            """Tensors: ``rgb`` (3, H, W) float in [0, 1], ``depth`` (1, H, W), ``normals``
+            (3, H, W), ``parts`` (H, W) int64, label arrays (``keypoints_2d`` ...) as tensors."""
 
             def __len__(self) -> int:
                 return len(parent)
 
             def __getitem__(self, index: int) -> dict[str, Any]:
                 s = parent[index]
-                out: dict[str, Any] = {"id": s["id"], "label": s["label"]}
+                out: dict[str, Any] = {"id": s["id"], "caption": s["label"].get("caption", "")}
+                if with_label:
+                    out["label"] = s["label"]
                 for k, v in s.items():
                     if k in ("id", "label"):
                         continue

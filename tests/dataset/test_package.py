@@ -205,6 +205,9 @@ def test_hand_dataset_reader(fake_dataset: Path) -> None:
     t = ds.torch()[0]
     assert t["rgb"].shape == (3, 64, 64) and t["rgb"].dtype == torch.float32 and float(t["rgb"].max()) <= 1.0
     assert t["depth"].shape == (1, 64, 64) and t["keypoints_2d"].shape == (21, 2)
+    batch = next(iter(torch.utils.data.DataLoader(ds.torch(), batch_size=4)))
+    assert batch["rgb"].shape == (4, 3, 64, 64) and batch["visibility"].shape == (4, 21)
+    assert len(batch["caption"]) == 4 and batch["id"].tolist() == [0, 1, 2, 3]
 
 
 def test_package_refuses_missing_pass(tmp_path: Path) -> None:
