@@ -251,6 +251,11 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
         errs.append("gesture must be {name, category}")
     if "caption" in label and not isinstance(label["caption"], str):
         errs.append("caption is not a string")
+    for k in ("attributes", "hand_model", "render", "files"):
+        if k in label and not isinstance(label[k], dict):
+            errs.append(f"{k} is not an object")
+    if "seed" in label and not isinstance(label["seed"], int):
+        errs.append("seed is not an integer")
     a = _label_arrays(label)
     if "image_size" in a and (a["image_size"] <= 0).any():
         errs.append(f"image_size {label['image_size']} is not positive")
