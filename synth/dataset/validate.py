@@ -53,8 +53,8 @@ SHAPES: dict[str, tuple[int, ...]] = {
     "image_size": (2,),
 }
 #: Tolerances of the consistency checks.
-TOL_3D_M = 1e-4
-TOL_2D_PX = 1e-2
+TOL_3D_M = 1e-6
+TOL_2D_PX = 1e-3  # the label contract: projectPoints to 1e-3 px
 DEFAULT_VIS_TOL_M = 0.003
 #: Assumed distance from a keypoint to its own skin when the label does not state it (a finger
 #: radius): a visible keypoint's rendered depth D must satisfy z - 2 rho - tol <= D <= z + tol.
