@@ -36,8 +36,9 @@ from synth.dataset.layout import (
 
 logger = logging.getLogger(__name__)
 
-#: ``config`` keys that may differ between shards of one job (where, and which id range).
-SHARD_VARIABLE_KEYS: tuple[str, ...] = ("out", "start", "count")
+#: Dotted ``config`` keys that may differ between shards of one job: where, which id range, and
+#: how each process ran (threads, recycling), none of which changes a sample's bytes.
+SHARD_VARIABLE_KEYS: tuple[str, ...] = ("out", "start", "count", "render.threads", "render.recycle_after")
 
 
 class MergeError(Exception):
@@ -68,10 +69,13 @@ class MergeStats:
 def _comparable(meta: dict[str, Any]) -> dict[str, Any]:
     m = copy.deepcopy(meta)
     m.pop("previous_configs", None)
-    cfg = m.get("config")
-    if isinstance(cfg, dict):
-        for k in SHARD_VARIABLE_KEYS:
-            cfg.pop(k, None)
+    for key in SHARD_VARIABLE_KEYS:
+        *parents, last = ("config." + key).split(".")
+        node: Any = m
+        for p in parents:
+            node = node.get(p) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(last, None)
     return m
 
 

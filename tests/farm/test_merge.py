@@ -79,8 +79,8 @@ def test_merge_refuses_mixed_configs(tmp_path: Path) -> None:
     assert res.exit_code == 1
     assert "different jobs" in res.output and "render.samples" in res.output
     assert not (tmp_path / "m").exists()
-    # out/start/count may differ: they say where and which ids, not what the samples are.
-    c = fake_dataset(tmp_path / "c", range(10, 12), config={"start": 10, "count": 2})
+    # out/start/count and threads may differ: where, which ids and how, not what the samples are.
+    c = fake_dataset(tmp_path / "c", range(10, 12), config={"start": 10, "count": 2, "render": {"samples": 4, "threads": 3}})
     stats = merge([a, c], tmp_path / "m2")
     cfg = json.loads((tmp_path / "m2" / "dataset.json").read_text())["config"]
     assert (cfg["start"], cfg["count"]) == (0, 12)

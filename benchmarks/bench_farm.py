@@ -1,0 +1,188 @@
+"""Scale-out figures on this machine: process scaling, Ray overhead, output volume, worker memory.
+
+Measured in one run (the machine is shared and noisy, so compare the ratios printed here):
+
+1. steady-state seconds per image of one render process with 1 and with 2 Cycles threads;
+2. scaling: 2 processes x 1 thread (array shards of one job into one directory) vs 1 process x
+   1 thread and 1 process x 2 threads, wall clock from launch to the last sample, start-up included;
+3. Ray overhead: the same job with ``run_ray`` (2 actors x 1 CPU) vs the 2 plain processes of (2);
+   Ray's own start-up (``ray.init``) is reported separately;
+4. output volume per sample at this resolution: the raw dataset files by kind, and the packaged
+   formats (``synth package --format coco|webdataset|parquet``);
+5. with ``--memory N``: resident memory of one worker over N samples (64 px, 1 spp) without
+   recycling, and of Ray workers recycled every ``N/4`` samples.
+
+Run: ``python benchmarks/bench_farm.py [--n 16] [--resolution 256] [--preset standard] [--memory 1000]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def job(out: Path, args: argparse.Namespace, **render: object) -> dict:
+    r = {"resolution": args.resolution, "preset": args.preset}
+    r.update(render)
+    return {"seed": 11, "count": args.n, "out": str(out), "render": r, "hand": {"side": "both"}}
+
+
+def child(spec: dict) -> None:
+    """Render ``spec['ids']`` in this process; print timing and memory as JSON."""
+    from synth.config import JobConfig
+    from synth.farm.ray_executor import rss_mb
+    from synth.farm.worker import RenderWorker
+
+    t0 = time.perf_counter()
+    cfg = JobConfig.from_dict(spec["job"])
+    w = RenderWorker(cfg, threads=spec["threads"], in_process_recycle=False)
+    build = time.perf_counter() - t0
+    ids = spec["ids"]
+    warm = spec.get("warmup", 0)
+    w.render_ids(ids[:warm])
+    t1 = time.perf_counter()
+    mem = []
+    every = spec.get("rss_every", 0)
+    for k in range(warm, len(ids), every or len(ids)):
+        w.render_ids(ids[k:k + (every or len(ids))])
+        mem.append((k + (every or len(ids)), round(rss_mb(), 1)))
+    steady = time.perf_counter() - t1
+    w.close()
+    print(json.dumps({"build_s": build, "steady_s": steady, "n_steady": len(ids) - warm,
+                      "wall_s": time.perf_counter() - t0, "rss": mem}))
+
+
+def spawn(spec: dict) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, __file__, "--child", json.dumps(spec)], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env)
+
+
+def collect(p: subprocess.Popen) -> dict:
+    out, _ = p.communicate()
+    if p.returncode != 0:
+        raise SystemExit(f"child failed with exit code {p.returncode}")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=16, help="images per scaling run")
+    ap.add_argument("--resolution", type=int, default=256)
+    ap.add_argument("--preset", default="standard")
+    ap.add_argument("--memory", type=int, default=0, help="samples for the memory runs (0: skip)")
+    ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        child(json.loads(args.child))
+        return
+
+    print(f"load average at start: {os.getloadavg()}; cores: {os.cpu_count()}")
+    n = args.n
+    tmp = Path(tempfile.mkdtemp(prefix="bench_farm_"))
+    ids = list(range(n))
+    res: dict[str, float] = {}
+
+    # 1. one process, 2 threads and 1 thread (steady state, warm-up excluded)
+    a = collect(spawn({"job": job(tmp / "a", args), "ids": ids, "threads": 2, "warmup": 1}))
+    b = collect(spawn({"job": job(tmp / "b", args), "ids": ids[: n // 2 + 1], "threads": 1, "warmup": 1}))
+    res["s_img_2t"] = a["steady_s"] / a["n_steady"]
+    res["s_img_1t"] = b["steady_s"] / b["n_steady"]
+    print(f"1 process x 2 threads: {res['s_img_2t']:.3f} s/image (scene build {a['build_s']:.2f} s)")
+    print(f"1 process x 1 thread:  {res['s_img_1t']:.3f} s/image; 2 threads are "
+          f"{res['s_img_1t'] / res['s_img_2t']:.2f}x faster than 1")
+
+    # 2. scaling, wall clock incl. start-up: 2 processes x 1 thread vs 1 process x {1, 2} threads
+    t = time.perf_counter()
+    collect(spawn({"job": job(tmp / "c1", args), "ids": ids, "threads": 1}))
+    wall_1p1t = time.perf_counter() - t
+    t = time.perf_counter()
+    collect(spawn({"job": job(tmp / "c2", args), "ids": ids, "threads": 2}))
+    wall_1p2t = time.perf_counter() - t
+    t = time.perf_counter()
+    procs = [spawn({"job": job(tmp / "c3", args), "ids": ids[k * n // 2:(k + 1) * n // 2], "threads": 1}) for k in range(2)]
+    kids = [collect(p) for p in procs]
+    wall_2p1t = time.perf_counter() - t
+    steady_2p = max(k["steady_s"] / k["n_steady"] for k in kids)
+    print(f"{n} images, wall incl. start-up: 1p x 1t {wall_1p1t:.1f} s, 1p x 2t {wall_1p2t:.1f} s, 2p x 1t {wall_2p1t:.1f} s")
+    print(f"scaling 2 processes vs 1 (1 thread each): {wall_1p1t / wall_2p1t:.2f}x (ideal 2); "
+          f"vs 1 process x 2 threads: {wall_1p2t / wall_2p1t:.2f}x; "
+          f"per-image in each of 2 processes: {steady_2p:.3f} s vs {res['s_img_1t']:.3f} s alone")
+    res["throughput_2p"] = n / wall_2p1t
+
+    # 3. Ray: same job, 2 actors x 1 CPU
+    if not args.skip_ray:
+        import ray
+
+        from synth.config import JobConfig
+        from synth.farm.ray_executor import run_ray
+
+        t = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+        init_s = time.perf_counter() - t
+        t = time.perf_counter()
+        st = run_ray(JobConfig.from_dict(job(tmp / "r", args)), num_workers=2)
+        wall_ray = time.perf_counter() - t
+        print(f"ray: init {init_s:.1f} s; job {wall_ray:.1f} s with {st.workers} actors, {st.chunks} chunks; "
+              f"ray / plain processes = {wall_ray / wall_2p1t:.2f}x (incl. init: {(wall_ray + init_s) / wall_2p1t:.2f}x)")
+        ray.shutdown()
+
+    # 4. output volume per sample
+    from synth.dataset.layout import read_manifest
+
+    man = read_manifest(tmp / "a")
+    kinds: dict[str, int] = {}
+    for e in man.values():
+        for k, v in e.bytes.items():
+            kinds[k] = kinds.get(k, 0) + v
+    per = {k: v / len(man) for k, v in kinds.items()}
+    print(f"raw dataset at {args.resolution} px, bytes/sample: "
+          + ", ".join(f"{k} {v / 1024:.1f} KiB" for k, v in per.items()) + f"; total {sum(per.values()) / 1024:.1f} KiB")
+    for fmt in ("coco", "webdataset", "parquet"):
+        out = tmp / f"pkg_{fmt}"
+        r = subprocess.run([sys.executable, "-m", "synth.cli", "package", str(tmp / "a"), "--format", fmt, "--out", str(out),
+                            "--split", "none"], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+        if r.returncode == 0:
+            print(f"package {fmt}: {dir_bytes(out) / len(man) / 1024:.1f} KiB/sample")
+        else:
+            print(f"package {fmt}: failed ({(r.stderr.strip().splitlines() or ['?'])[-1]})")
+
+    # 5. memory over many samples, with and without recycling
+    if args.memory:
+        m = args.memory
+        small = {"seed": 11, "count": m, "render": {"resolution": 64, "samples": 1}, "hand": {"side": "both"}}
+        t = time.perf_counter()
+        k = collect(spawn({"job": {**small, "out": str(tmp / "m1")}, "ids": list(range(m)), "threads": 1,
+                           "rss_every": max(1, m // 10)}))
+        print(f"memory, one worker, no recycling, {m} samples ({time.perf_counter() - t:.0f} s): RSS MiB after "
+              + ", ".join(f"{i}: {r}" for i, r in k["rss"]))
+        if not args.skip_ray:
+            import ray
+
+            from synth.config import JobConfig
+            from synth.farm.ray_executor import run_ray
+
+            ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+            st = run_ray(JobConfig.from_dict({**small, "out": str(tmp / "m2")}), num_workers=1,
+                         chunk_size=max(1, m // 10), recycle_after=max(1, m // 4))
+            ray.shutdown()
+            print(f"memory, Ray worker recycled every {m // 4} samples ({st.recycled} recycled): RSS MiB "
+                  + ", ".join(f"pid {p} n={s}: {r:.1f}" for p, s, r in st.rss_mb))
+    print(f"(outputs in {tmp})")
+
+
+if __name__ == "__main__":
+    main()
