@@ -153,6 +153,18 @@ def test_controlnet_layout(fake_dataset: Path, tmp_path: Path, cond: str) -> Non
         assert c.any(axis=-1).sum() > 50 and ex["text"] == ref["label"]["caption"]
 
 
+def test_controlnet_with_an_empty_split_loads(fake_dataset: Path, tmp_path: Path) -> None:
+    import datasets
+
+    split = "train=0.9,val=0.05,test=0.05"
+    expect = assign(range(8), parse_splits(split))
+    assert any(not v for v in expect.values())  # the case under test: some split is empty
+    out = tmp_path / "cn"
+    _package(fake_dataset, out, "controlnet", "--split", split)
+    d = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))
+    assert {s: sorted(d[s]["id"]) for s in d} == {s: v for s, v in expect.items() if v}
+
+
 def test_freihand_layout(fake_dataset: Path, tmp_path: Path) -> None:
     import cv2
 

@@ -81,7 +81,8 @@ def _row(ds: Any, k: int) -> dict[str, Any]:
 
 
 def write_rows(rows_iter: Any, n: int, feats: Any, out: Path, split: str, shard_size: int) -> int:
-    """Stream rows into ``data/<split>-NNNNN-of-MMMMM.parquet`` files of about ``shard_size`` bytes."""
+    """Stream rows into ``data/<split>-NNNNN-of-MMMMM.parquet`` files of about ``shard_size`` bytes
+    (none for an empty split)."""
     from synth._lazy import require
 
     pa = require("pyarrow")
@@ -121,9 +122,7 @@ def write_rows(rows_iter: Any, n: int, feats: Any, out: Path, split: str, shard_
     flush()
     if writer is not None:
         writer.close()
-    if not parts:  # an empty split still gets a (valid, empty) file
-        parts.append(data_dir / f".{split}-00000.tmp")
-        pq.write_table(pa.Table.from_pylist([], schema=schema), parts[-1])
+    # An empty split gets no file: `datasets` cannot read a zero-row Parquet file as a split.
     for i, p in enumerate(parts):
         p.rename(data_dir / f"{split}-{i:05d}-of-{len(parts):05d}.parquet")
     return written
