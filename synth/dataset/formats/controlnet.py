@@ -50,16 +50,18 @@ def skeleton_conditioning(label: dict[str, Any], width: int, height: int) -> np.
     img = np.zeros((height, width, 3), np.uint8)
     uv = np.asarray(label["keypoints_2d"], np.float64)
     inside = (uv[:, 0] >= -0.5) & (uv[:, 0] < width - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < height - 0.5)
-    thick = max(1, round(min(width, height) / 128))
+    # OpenPose's hand drawing at 512 px: lines 2 px, dots of radius 4; scaled to the image.
+    thick = max(1, round(min(width, height) / 256))
+    radius = max(1, round(min(width, height) / 128))
     shift = 4  # sub-pixel drawing
     pts = np.round(uv * (1 << shift)).astype(np.int64)
     for e, (a, b) in enumerate(SKELETON):
         if inside[a] and inside[b]:
             r, g, bl = colorsys.hsv_to_rgb(e / len(SKELETON), 1.0, 1.0)
             col = (int(r * 255), int(g * 255), int(bl * 255))
-            cv2.line(img, tuple(map(int, pts[a])), tuple(map(int, pts[b])), col, 2 * thick, cv2.LINE_AA, shift)
+            cv2.line(img, tuple(map(int, pts[a])), tuple(map(int, pts[b])), col, thick, cv2.LINE_AA, shift)
     for i in np.nonzero(inside)[0]:
-        cv2.circle(img, tuple(map(int, pts[i])), (2 * thick) << shift, (255, 0, 0), -1, cv2.LINE_AA, shift)
+        cv2.circle(img, tuple(map(int, pts[i])), radius << shift, (255, 0, 0), -1, cv2.LINE_AA, shift)
     return img
 
 
