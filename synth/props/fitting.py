@@ -10,7 +10,7 @@
    signs, and a small roll, are drawn from ``rng`` (a few starts).
 3. Levenberg-Marquardt on the prop's 6-DoF pose against the analytic signed distance
    (:mod:`synth.props.shapes`): each contact region's closest vertex is pulled to
-   ``contact_target`` from the surface, every hand vertex is pushed out of the object.
+   within ``[contact_lo, contact_hi]`` of the surface, every hand vertex is pushed out of the object.
 4. Finger flexion adjustment: every finger's MCP/PIP/DIP (thumb CMC/MCP/IP) flexion may change by
    up to ``flex_tol_deg``; a batched forward pass tries a grid of offsets and keeps, per finger,
    the one that best removes penetration and closes its contacts. Steps 3-4 alternate twice.
@@ -25,6 +25,7 @@ Generator's state. :func:`sample_fit` draws grasp/prop pairs and re-draws failur
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,10 +34,10 @@ import numpy as np
 import trimesh
 
 from synth.hand import anatomy, skinning
-from synth.hand.rig import HandRig
+from synth.hand.rig import PART_IDS, HandRig
 from synth.props.grasps import GRASP_CONTACTS, REGIONS, contact_regions, contacts_for, region_finger
 from synth.props.library import PROP_NAMES, Prop, make_prop
-from synth.props.shapes import union_sdf, union_sdf_grad
+from synth.props.shapes import mesh_signed_distance, union_sdf_grad
 
 logger = logging.getLogger(__name__)
 
@@ -47,14 +48,18 @@ class FitConfig:
 
     max_penetration: float = 0.002
     contact_tol: float = 0.003
-    contact_target: float = 0.0008
+    contact_lo: float = 0.0
+    contact_hi: float = 0.0015
     pen_margin: float = 0.0004
+    pen_weight: float = 3.0
+    accept_margin: float = 0.0004
     flex_tol_deg: float = 10.0
     flex_steps: int = 9
-    n_starts: int = 4
+    n_starts: int = 3
     lm_iters: int = 25
     refine_rounds: int = 2
     roll_jitter_deg: float = 15.0
+    hopeless: float = 0.008
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,8 @@ class GraspFit:
         contacts: the named contacts, measured on the meshes.
         max_penetration: deepest hand vertex inside the object mesh (m, 0 if none).
         grasp: grasp name if known.
-        flex_offsets_deg: ``(5,)`` flexion offset applied per finger (thumb..pinky).
+        pose_offsets_deg: ``(16, 3)`` change of the pose made by the fit (degrees): finger
+            flexion and the thumb CMC abduction, each within ``FitConfig.flex_tol_deg``.
     """
 
     prop: Prop
@@ -104,7 +110,7 @@ class GraspFit:
     contacts: tuple[Contact, ...]
     max_penetration: float
     grasp: str | None = None
-    flex_offsets_deg: np.ndarray = field(default_factory=lambda: np.zeros(5))
+    pose_offsets_deg: np.ndarray = field(default_factory=lambda: np.zeros((16, 3)))
 
     @property
     def object_vertices(self) -> np.ndarray:
@@ -124,8 +130,36 @@ class GraspFit:
             "object_to_model": self.object_to_model.tolist(),
             "contacts": [c.as_dict() for c in self.contacts],
             "max_penetration_m": self.max_penetration,
-            "flex_offsets_deg": [float(x) for x in self.flex_offsets_deg],
+            "pose_offsets_deg": np.round(self.pose_offsets_deg, 4).tolist(),
         }
+
+
+# ---- shape baked into a rig (forward passes without recomputing the shape) ------------------
+
+
+_SHAPED: dict[tuple[int, bytes], tuple[HandRig, HandRig]] = {}
+
+
+def shaped_rig(rig: HandRig, shape: np.ndarray) -> HandRig:
+    """``rig`` with the shape ``(P,)`` baked into its rest vertices and joints (one inert
+    shape parameter left), so repeated :func:`synth.hand.skinning.forward` calls skip the shape
+    blend; ``forward(shaped_rig(rig, s), None, pose)`` equals ``forward(rig, s, pose)``."""
+    sp = np.asarray(rig.shape_params(shape), dtype=np.float64)
+    key = (id(rig), sp.tobytes())
+    hit = _SHAPED.get(key)
+    if hit is not None and hit[0] is rig:
+        return hit[1]
+    rest = skinning.forward(rig, sp, None)
+    V, J = rig.n_vertices, rig.n_bones
+    out = dataclasses.replace(
+        rig, template_vertices=rest.rest_vertices, rest_joints=rest.joints, shape_kind="linear",
+        shape_dirs=np.zeros((1, V, 3)), joint_shape_dirs=np.zeros((1, J, 3)), shape_names=("baked",),
+        shape_default=np.zeros(1), shape_range=np.zeros((1, 2)), extra={},
+    )
+    if len(_SHAPED) > 32:
+        _SHAPED.clear()
+    _SHAPED[key] = (rig, out)
+    return out
 
 
 # ---- small geometry helpers ---------------------------------------------------------------------
@@ -163,6 +197,7 @@ class _Problem:
     center: np.ndarray  # (3,) prop bbox centre, prop frame
     radius: float  # bounding radius about center
     cfg: FitConfig
+    pen_mask: np.ndarray | None = None  # (V,) vertices that may not penetrate; None: all
 
     def near(self, q: np.ndarray, pad: float = 0.01) -> np.ndarray:
         return np.linalg.norm(q - self.center, axis=1) < self.radius + pad
@@ -177,29 +212,22 @@ class _Problem:
         return d
 
     def residuals(self, V: np.ndarray, R: np.ndarray, t: np.ndarray, jac: bool):
+        """Residuals: per named region, the distance of its closest vertex outside the band
+        ``[contact_lo, contact_hi]`` (zero inside it); per hand vertex closer than ``pen_margin``,
+        ``pen_weight * (d - pen_margin)``. Also the ``(M, 6)`` Jacobian for the update
+        ``R <- exp(w) R, t <- t + dt`` when ``jac``, and all distances ``(V,)``."""
         cfg = self.cfg
         d = self.distances(V, R, t)
-        idx: list[int] = []
-        target: list[float] = []
-        weight: list[float] = []
-        for reg in self.regions:
-            k = int(reg[np.argmin(d[reg])])
-            idx.append(k)
-            target.append(cfg.contact_target)
-            weight.append(1.0)
-        pen = np.nonzero(d < cfg.pen_margin)[0]
-        idx.extend(pen.tolist())
-        target.extend([cfg.pen_margin] * len(pen))
-        weight.extend([3.0] * len(pen))
-        ii = np.asarray(idx, dtype=np.int64)
-        tg = np.asarray(target)
-        w = np.asarray(weight)
-        r = d[ii] - tg
-        if len(self.regions):
-            # contacts only pull when outside the target, and push when inside it
-            pass
-        r = w * r
-        # penetration residuals are one-sided (already selected); contacts are two-sided
+        ks = np.array([reg[np.argmin(d[reg])] for reg in self.regions], dtype=np.int64)
+        dc = d[ks]
+        rc = np.where(dc > cfg.contact_hi, dc - cfg.contact_hi, np.minimum(dc - cfg.contact_lo, 0.0))
+        pen_ok = d < cfg.pen_margin
+        if self.pen_mask is not None:
+            pen_ok &= self.pen_mask
+        pen = np.nonzero(pen_ok)[0]
+        ii = np.concatenate([ks, pen])
+        w = np.concatenate([(rc != 0).astype(np.float64), np.full(len(pen), cfg.pen_weight)])
+        r = np.concatenate([rc, cfg.pen_weight * (d[pen] - cfg.pen_margin)])
         if not jac:
             return r, None, d
         q = _to_obj(V[ii], R, t)
@@ -235,9 +263,10 @@ def _lm(prob: _Problem, V: np.ndarray, R: np.ndarray, t: np.ndarray, iters: int
         r2, J2, _ = prob.residuals(V, R2, t2, jac=True)
         c2 = float(r2 @ r2)
         if c2 < cost:
+            converged = cost - c2 < 1e-2 * cost
             R, t, r, J, cost = R2, t2, r2, J2, c2
             lam = max(lam / 3, 1e-6)
-            if cost < 1e-10:
+            if cost < 1e-10 or converged:
                 break
         else:
             lam *= 5
@@ -247,71 +276,82 @@ def _lm(prob: _Problem, V: np.ndarray, R: np.ndarray, t: np.ndarray, iters: int
 
 
 def _adjust_fingers(
-    rig: HandRig, shape: np.ndarray, pose: np.ndarray, base_offsets: np.ndarray, prob: _Problem,
-    R: np.ndarray, t: np.ndarray, region_names: Sequence[str],
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per finger flexion offset (degrees, within the tolerance around ``base_offsets = 0``)."""
+    rig: HandRig, pose0: np.ndarray, prob: _Problem, R: np.ndarray, t: np.ndarray,
+    region_names: Sequence[str],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Re-pose the fingers: per finger, flexion offsets within ``flex_tol_deg`` of ``pose0``
+    (degrees) chosen on a grid in passes (all three joints together, then the two distal
+    joints, then the thumb CMC abduction), each a batched forward pass. Returns the new pose
+    ``(16, 3)`` and vertices."""
     cfg = prob.cfg
-    deltas = np.linspace(-cfg.flex_tol_deg, cfg.flex_tol_deg, cfg.flex_steps)
+    tol = cfg.flex_tol_deg
+    deltas = np.linspace(-tol, tol, cfg.flex_steps)
     B = len(deltas)
-    poses = np.repeat(pose[None], B, axis=0)
-    for f in anatomy.FINGERS:
-        for j in anatomy.joints_of(f):
-            poses[:, j, 0] = pose[j, 0] + deltas
-    poses = anatomy.clamp(poses)
-    hands = skinning.forward(rig, shape, poses).vertices  # (B, V, 3)
     parts = rig.parts
-    best = np.zeros(5)
-    out_pose = pose.copy()
-    for fi, f in enumerate(anatomy.FINGERS):
-        fid = fi + 3  # part ids: thumb 3 .. pinky 7
-        verts = np.nonzero(parts == fid)[0]
-        regs = [(k, reg) for k, (name, reg) in enumerate(zip(region_names, prob.regions, strict=True))
-                if region_finger(name) == f]
-        costs = np.empty(B)
-        for b in range(B):
-            d = prob.distances(hands[b][verts], R, t)
-            pen = max(0.0, -float(d.min()))
-            c = 20.0 * max(pen - cfg.pen_margin, 0.0)
-            if regs:
-                dm = prob.distances(hands[b], R, t)
-                for _, reg in regs:
-                    c += abs(float(dm[reg].min()) - cfg.contact_target)
-            c += 1e-5 * abs(deltas[b] - base_offsets[fi]) / cfg.flex_tol_deg
-            costs[b] = c
-        k = int(np.argmin(costs))
-        best[fi] = deltas[k]
-        for j in anatomy.joints_of(f):
-            out_pose[j, 0] = poses[k, j, 0]
-    V = skinning.forward(rig, shape, out_pose).vertices
-    return out_pose, best, V
+    pose = pose0.copy()
+    thumb_cmc = anatomy.JOINT_INDEX["thumb_cmc"]
+    # passes: (joint positions within each finger, degree of freedom); the last one opens or
+    # closes the thumb's palmar abduction (CMC), the thumb's main opening motion
+    for joints_used, dof in (((0, 1, 2), 0), ((1, 2), 0), ((0,), 1)):
+        poses = np.repeat(pose[None], B, axis=0)
+        fingers = anatomy.FINGERS if dof == 0 else ("thumb",)
+        for f in fingers:
+            for jj in joints_used:
+                j = anatomy.joints_of(f)[jj]
+                poses[:, j, dof] = np.clip(pose[j, dof] + deltas, pose0[j, dof] - tol, pose0[j, dof] + tol)
+        poses = anatomy.clamp(poses)
+        hands = skinning.forward(rig, None, poses).vertices  # (B, V, 3)
+        nV = hands.shape[1]
+        d = prob.distances(hands.reshape(-1, 3), R, t).reshape(B, nV)  # (B, V)
+        for f in fingers:
+            fi = anatomy.FINGERS.index(f)
+            verts = np.nonzero(parts == fi + 3)[0]  # part ids: thumb 3 .. pinky 7
+            pen = np.maximum(0.0, -d[:, verts].min(axis=1))
+            costs = 20.0 * np.maximum(pen - cfg.pen_margin, 0.0)
+            for name, reg in zip(region_names, prob.regions, strict=True):
+                if region_finger(name) == f:
+                    dc = d[:, reg].min(axis=1)
+                    costs = costs + np.maximum(dc - cfg.contact_hi, 0.0) + np.maximum(cfg.contact_lo - dc, 0.0)
+            jf = list(anatomy.joints_of(f))
+            costs = costs + 1e-6 * np.abs(poses[:, jf, :2] - pose0[jf, :2]).sum(axis=(1, 2)) / tol
+            k = int(np.argmin(costs))
+            pose[jf, :2] = poses[k, jf, :2]
+    assert abs(pose[thumb_cmc, 1] - pose0[thumb_cmc, 1]) <= tol + 1e-9
+    V = skinning.forward(rig, None, pose).vertices
+    return pose, V
 
 
 def measure(
     prop: Prop, hand_vertices: np.ndarray, object_to_model: np.ndarray,
     regions: dict[str, np.ndarray], names: Sequence[str], contact_tol: float = 0.003,
-    near: float = 0.01,
+    near: float = 0.0015, per_region: int = 4,
 ) -> tuple[float, list[Contact]]:
-    """Measure a placement on the meshes with :func:`trimesh.proximity.signed_distance`.
+    """Measure a placement on the prop's meshes (:func:`synth.props.shapes.mesh_signed_distance`).
 
-    Hand vertices ``(V, 3)`` (model frame) whose analytic distance is under ``near`` (m), and all
-    vertices of the named regions, are queried against each closed component mesh of the prop;
-    the union's signed distance is the max over components (trimesh: positive inside).
+    Queried hand vertices ``(V, 3)`` (model frame): those whose analytic distance to a component is
+    under ``near`` (m; larger than the tessellation error, so no vertex farther away can be inside
+    the mesh) and the ``per_region`` analytically closest vertices of each named region. Each is
+    queried against the closed component meshes it is near; the union's signed distance is the
+    max over components (trimesh: positive inside).
 
     Returns:
-        ``(max_penetration_m, contacts)``.
+        ``(max_penetration_m, contacts)``; a contact's ``vertex_ids`` are the queried region
+        vertices within ``contact_tol``.
     """
     R, t = object_to_model[:3, :3], object_to_model[:3, 3]
     q = _to_obj(hand_vertices, R, t)
-    d_an = union_sdf(prop.primitives, q)
+    comp_d = np.stack([p.sdf(q) for p in prop.primitives])  # (C, V)
+    d_an = comp_d.min(axis=0)
     sel = d_an < near
     for n in names:
-        sel[regions[n]] = True
+        reg = regions[n]
+        sel[reg[np.argsort(d_an[reg])[:per_region]]] = True
+    sd = np.full(len(q), -np.inf)  # union signed distance, trimesh sign (positive inside)
+    for c, mesh in enumerate(prop.component_meshes()):
+        ids = np.nonzero(sel & (comp_d[c] < max(near, 0.0) + contact_tol + 0.002))[0]
+        if len(ids):
+            sd[ids] = np.maximum(sd[ids], mesh_signed_distance(mesh, q[ids], sign_hint=-comp_d[c, ids]))
     ids = np.nonzero(sel)[0]
-    sd = np.full(len(q), -np.inf)
-    if len(ids):
-        parts = [trimesh.proximity.signed_distance(m, q[ids]) for m in prop.component_meshes()]
-        sd[ids] = np.max(parts, axis=0)
     pen = float(max(0.0, sd[ids].max())) if len(ids) else 0.0
     contacts: list[Contact] = []
     for n in names:
@@ -443,35 +483,44 @@ def fit_grasp(
         grasp = contacts
     prop = make_prop(prop_name, rng) if isinstance(prop_name, str) else prop_name
     sp = hand_rig.shape_params(shape)
+    rig_s = shaped_rig(hand_rig, sp)
     pose0 = anatomy.clamp(anatomy.as_pose(pose_deg))
     all_regions = contact_regions(hand_rig)
     regions = [all_regions[n] for n in names]
     lo, hi = prop.mesh.bounds
     prob = _Problem(prop, regions, (lo + hi) / 2, float(np.linalg.norm(hi - lo) / 2), cfg)
-    V0 = skinning.forward(hand_rig, sp, pose0).vertices
+    V0 = skinning.forward(rig_s, None, pose0).vertices
     normals = _vertex_normals(V0, hand_rig.faces)
     starts = _initial_poses(prop, V0, normals, regions, names, hand_rig.side, rng, cfg.n_starts,
                             cfg.roll_jitter_deg)
+    lim = cfg.contact_tol - cfg.accept_margin
+    fingers = {region_finger(n) for n in names} - {None}
+    contact_fingers = np.isin(hand_rig.parts, [PART_IDS[f] for f in fingers])
     for si, (R, t) in enumerate(starts):
         V, pose = V0, pose0
-        offsets = np.zeros(5)
+        # precision grasps: first place the object against the other fingers only; the contact
+        # fingers may overlap it (they open or close to it in the adjustment that follows)
+        prob.pen_mask = None if "palm" in names else ~contact_fingers
         R, t, _ = _lm(prob, V, R, t, cfg.lm_iters)
-        for _ in range(cfg.refine_rounds):
-            pose, offs, V = _adjust_fingers(hand_rig, sp, pose0, offsets, prob, R, t, names)
-            offsets = offs
+        prob.pen_mask = None
+        for rnd in range(cfg.refine_rounds):
+            pose, V = _adjust_fingers(rig_s, pose0, prob, R, t, names)
             R, t, _ = _lm(prob, V, R, t, max(cfg.lm_iters // 2, 5))
+            d = prob.distances(V, R, t)
+            if rnd == 0 and max(float(d[reg].min()) for reg in regions) > cfg.hopeless:
+                break  # a contact this far will not close within the flexion tolerance
         d = prob.distances(V, R, t)
         pen_an = max(0.0, -float(d.min()))
         con_an = max(float(np.abs(d[reg]).min()) for reg in regions)
-        if pen_an > cfg.max_penetration or con_an > cfg.contact_tol:
-            logger.debug("start %d: analytic pen %.2f mm, contacts %s mm, flex %s", si, pen_an * 1e3,
-                         [round(float(d[reg].min()) * 1e3, 1) for reg in regions], offsets)
+        if pen_an > cfg.max_penetration - cfg.accept_margin or con_an > lim:
+            logger.debug("start %d: analytic pen %.2f mm, contacts %s mm", si, pen_an * 1e3,
+                         [round(float(d[reg].min()) * 1e3, 1) for reg in regions])
             continue
         T = np.eye(4)
         T[:3, :3], T[:3, 3] = R, t
         pen, cons = measure(prop, V, T, all_regions, names, cfg.contact_tol)
         if pen <= cfg.max_penetration and all(c.distance <= cfg.contact_tol for c in cons):
-            return GraspFit(prop, T, pose, sp, V, tuple(cons), pen, grasp, offsets)
+            return GraspFit(prop, T, pose, sp, V, tuple(cons), pen, grasp, pose - pose0)
         logger.debug("start %d rejected by the mesh check: pen %.2f mm, contacts %s", si, pen * 1e3,
                      [round(c.distance * 1e3, 2) for c in cons])
     return None

@@ -18,6 +18,7 @@ drawn from are in :data:`MATERIAL_PRESETS`.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -178,13 +179,16 @@ class Prop:
         """Colour word of the main (first) material, for captions."""
         return self.materials[self.material_slots[0]].color_name
 
-    def component_meshes(self) -> list[trimesh.Trimesh]:
-        """The closed component meshes (one per primitive) as separate trimeshes."""
+    @functools.cached_property
+    def _components(self) -> tuple[trimesh.Trimesh, ...]:
         out = []
         for k in range(len(self.primitives)):
-            m = self.mesh.submesh([np.nonzero(self.component_faces == k)[0]], append=True)
-            out.append(m)
-        return out
+            out.append(self.mesh.submesh([np.nonzero(self.component_faces == k)[0]], append=True))
+        return tuple(out)
+
+    def component_meshes(self) -> list[trimesh.Trimesh]:
+        """The closed component meshes (one per primitive) as separate trimeshes (cached)."""
+        return list(self._components)
 
     def describe(self) -> dict[str, object]:
         """JSON-friendly description (no geometry)."""
@@ -260,8 +264,8 @@ def _phone(rng: np.random.Generator) -> Prop:
         return out
 
     return _assemble("phone", "phone", [body],
-                     ("prismatic_4_finger", "prismatic_3_finger", "prismatic_2_finger", "palmar_pinch",
-                      "lateral", "parallel_extension", "tip_pinch"),
+                     ("prismatic_4_finger", "prismatic_3_finger", "prismatic_2_finger", "parallel_extension",
+                      "tip_pinch"),
                      rng, {"width": w, "length": length, "thickness": t}, screen, ("screen",))
 
 
@@ -278,8 +282,7 @@ def _mug(rng: np.random.Generator) -> Prop:
     handle = ArcTube("ceramic", _T((cx, 0.0, 0.0), _rx(90.0)), major=major, tube=tube,
                      a0=-(np.pi - a), a1=np.pi - a, n_arc=28)
     return _assemble("mug", "container", [body, handle],
-                     ("large_diameter", "medium_wrap", "power_disk", "precision_disk", "fixed_hook",
-                      "sphere_4_finger"),
+                     ("large_diameter", "precision_disk", "sphere_4_finger", "prismatic_2_finger"),
                      rng, {"radius": R, "height": H, "wall": wall, "handle_radius": major,
                            "handle_tube": tube})
 
@@ -301,8 +304,7 @@ def _bottle(rng: np.random.Generator) -> Prop:
     cap = Revolved("plastic", _T((0, 0, H / 2 - 0.014)),
                    profile=np.array([[0, 0], [cap_r, 0], [cap_r, 0.016], [0, 0.016]]), sections=32)
     return _assemble("bottle", "container", [body, cap],
-                     ("large_diameter", "medium_wrap", "small_diameter", "precision_disk",
-                      "adducted_thumb"),
+                     ("large_diameter", "precision_disk"),
                      rng, {"radius": R, "height": H, "neck_radius": rn})
 
 
@@ -348,7 +350,7 @@ def _pencil(rng: np.random.Generator) -> Prop:
 
 
 def _ball(rng: np.random.Generator) -> Prop:
-    r = rng.uniform(0.03, 0.045)
+    r = rng.uniform(0.027, 0.037)  # tennis ball 3.3 cm, baseball 3.7 cm
     body = Sphere("rubber", radius=r)
     return _assemble("ball", "ball", [body],
                      ("power_sphere", "precision_sphere", "sphere_4_finger", "sphere_3_finger",
@@ -392,8 +394,8 @@ def _remote(rng: np.random.Generator) -> Prop:
     r = rng.uniform(0.005, 0.008)
     body = RoundedBox("plastic", half=(w / 2 - r, length / 2 - r, t / 2 - r), radius=r, n_flat=6, n_round=5)
     return _assemble("remote", "electronics", [body],
-                     ("medium_wrap", "small_diameter", "index_finger_extension", "adducted_thumb",
-                      "prismatic_4_finger", "light_tool"),
+                     ("prismatic_4_finger", "prismatic_3_finger", "prismatic_2_finger", "parallel_extension",
+                      "extension_type"),
                      rng, {"width": w, "length": length, "thickness": t})
 
 
@@ -411,7 +413,7 @@ def _book(rng: np.random.Generator) -> Prop:
         return out
 
     return _assemble("book", "book", [body],
-                     ("parallel_extension", "lateral", "prismatic_4_finger", "palmar", "power_disk"),
+                     ("parallel_extension", "prismatic_4_finger", "palmar"),
                      rng, {"width": w, "height": h, "thickness": t}, pages, ("pages",))
 
 
@@ -422,8 +424,8 @@ def _handle(rng: np.random.Generator, y0: float) -> tuple[RoundedBox, float]:
                       n_flat=6, n_round=3), L
 
 
-_CUTLERY_GRASPS = ("index_finger_extension", "writing_tripod", "tripod", "lateral_tripod",
-                   "prismatic_2_finger", "tip_pinch", "palmar_pinch", "lateral")
+_CUTLERY_GRASPS = ("writing_tripod", "tripod", "lateral_tripod", "prismatic_2_finger", "tip_pinch",
+                   "palmar_pinch", "lateral")
 
 
 def _knife(rng: np.random.Generator) -> Prop:
@@ -470,8 +472,8 @@ def _toothbrush(rng: np.random.Generator) -> Prop:
                           half=(w / 2 - 0.0015, bl / 2 - 0.001, bh / 2 - 0.001), radius=0.001,
                           n_flat=4, n_round=2)
     return _assemble("toothbrush", "hygiene", [handle, bristles],
-                     ("writing_tripod", "lateral_tripod", "tripod", "index_finger_extension",
-                      "prismatic_2_finger", "palmar_pinch", "adduction_grip"),
+                     ("writing_tripod", "lateral_tripod", "prismatic_2_finger", "palmar_pinch",
+                      "adduction_grip"),
                      rng, {"length": L, "width": w, "thickness": t})
 
 
