@@ -45,7 +45,7 @@ def render_ids(
     t0 = time.perf_counter()
     ids = list(ids)
     stats = ShardStats()
-    worker = _open_worker(cfg, threads)
+    worker = _open_worker(cfg, threads, ids)
     try:
         done = worker.completed_ids()
         stats.skipped = [i for i in ids if i in done]
@@ -59,7 +59,7 @@ def render_ids(
     return stats
 
 
-def _open_worker(cfg: JobConfig, threads: int | None) -> RenderWorker:
+def _open_worker(cfg: JobConfig, threads: int | None, ids: list[int]) -> RenderWorker:
     from synth.farm.worker import RenderWorker
 
-    return RenderWorker(cfg, threads=threads)
+    return RenderWorker(cfg, threads=threads, only_ids=ids)

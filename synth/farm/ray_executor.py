@@ -107,7 +107,8 @@ class RenderActor:
         from synth.farm.worker import RenderWorker
 
         self.cfg = JobConfig.from_dict(cfg_dict)
-        self.worker = RenderWorker(self.cfg, threads=threads, device=device, in_process_recycle=False)
+        # only_ids=(): no manifest scan at start-up (the driver hands out only ids still to do).
+        self.worker = RenderWorker(self.cfg, threads=threads, device=device, in_process_recycle=False, only_ids=())
         self.before_sample = before_sample
 
     def ready(self) -> int:
@@ -208,7 +209,6 @@ def run_ray(
     """
     from synth._lazy import require
     from synth.dataset.layout import scan_manifest
-    from synth.farm.worker import manifest_size
     from synth.render.job import dataset_meta
 
     ray = require("ray")
@@ -264,8 +264,8 @@ def run_ray(
         stats.workers = num_workers
         logger.info("ray: %d ids in %d chunks of <= %d on %d worker(s) (%s CPU, %s GPU each), recycle after %s",
                     len(todo), len(queue), size, num_workers, cpus_per_worker, gpus_per_worker, recycle or "never")
-        _drive(ray, cfg, queue, stats, num_workers, cpus_per_worker, gpus_per_worker, recycle,
-               max_chunk_retries, progress, before_sample, total, len(stats.skipped), manifest_size)
+        _Scheduler(ray, cfg, stats, cpus_per_worker, gpus_per_worker, recycle, max_chunk_retries, before_sample).run(
+            queue, num_workers, progress, len(stats.skipped), total)
     finally:
         if started_ray:
             ray.shutdown()
@@ -279,110 +279,126 @@ def run_ray(
     return stats
 
 
-def _drive(ray: Any, cfg: JobConfig, queue: deque[Chunk], stats: RayStats, num_workers: int, cpus: float, gpus: float,
-           recycle: int, max_retries: int, progress: Callable[[int, int], None] | None,
-           before_sample: Callable[[int], None] | None, total: int, done: int, manifest_size: Callable[[str], int]) -> None:
-    """The scheduling loop: start actors, hand out chunks, replace dead and worn-out actors."""
-    from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
+class _Scheduler:
+    """The driver's scheduling loop: start actors, hand out chunks, replace dead and worn-out actors."""
 
-    actor_cls = ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=0, max_task_retries=0)(RenderActor)
-    tracker = ray.remote(num_cpus=0)(ProgressTracker).remote()
-    cfg_dict = cfg.to_dict()
-    threads = None if gpus > 0 else max(1, int(cpus))
-    device = "gpu" if gpus > 0 else None
+    def __init__(self, ray: Any, cfg: JobConfig, stats: RayStats, cpus: float, gpus: float, recycle: int, max_retries: int,
+                 before_sample: Callable[[int], None] | None) -> None:
+        self.ray, self.cfg, self.stats = ray, cfg, stats
+        self.recycle, self.max_retries, self.before_sample = recycle, max_retries, before_sample
+        self.actor_cls = ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=0, max_task_retries=0)(RenderActor)
+        self.tracker = ray.remote(num_cpus=0)(ProgressTracker).remote()
+        self.cfg_dict = cfg.to_dict()
+        self.threads = None if gpus > 0 else max(1, int(cpus))
+        self.device = "gpu" if gpus > 0 else None
+        self.starting: dict[Any, int] = {}  # ready ref -> slot
+        self.handles: dict[int, Any] = {}  # slot -> actor
+        self.samples: dict[int, int] = {}  # slot -> samples rendered by its current process
+        self.idle: deque[int] = deque()
+        self.busy: dict[Any, tuple[int, Chunk, tuple[int, int]]] = {}  # chunk ref -> (slot, chunk, key)
 
-    starting: dict[Any, int] = {}  # ready ref -> slot
-    handles: dict[int, Any] = {}
-    samples: dict[int, int] = {}
-    idle: deque[int] = deque()
-    busy: dict[Any, tuple[int, Chunk, tuple[int, int]]] = {}
+    def start(self, slot: int) -> None:
+        h = self.actor_cls.remote(self.cfg_dict, self.threads, self.device, self.before_sample)
+        self.handles[slot] = h
+        self.samples[slot] = 0
+        self.starting[h.ready.remote()] = slot
+        self.stats.actors_started += 1
 
-    def start(slot: int) -> None:
-        h = actor_cls.remote(cfg_dict, threads, device, before_sample)
-        handles[slot] = h
-        samples[slot] = 0
-        starting[h.ready.remote()] = slot
-        stats.actors_started += 1
+    def retire(self, slot: int) -> None:
+        from ray.exceptions import RayActorError
 
-    def retire(slot: int, graceful: bool) -> None:
-        h = handles.pop(slot)
-        if graceful:
-            try:
-                ray.get(h.close.remote())
-            except RayActorError:
-                pass
-        ray.kill(h, no_restart=True)
+        h = self.handles.pop(slot)
+        try:
+            self.ray.get(h.close.remote())
+        except RayActorError:
+            pass
+        self.ray.kill(h, no_restart=True)
 
-    for slot in range(num_workers):
-        start(slot)
-    last_poll = 0.0
-    shown = done
-    while queue or busy:
-        while idle and queue:
-            slot = idle.popleft()
-            chunk = queue.popleft()
-            key = (chunk.index, chunk.attempts)
-            offset = manifest_size(cfg.out)  # type: ignore[arg-type]
-            ref = handles[slot].render_chunk.remote(key, chunk.ids, chunk.redo_offset, tracker)
-            busy[ref] = (slot, chunk, key)
-            chunk.attempts += 1
-            if chunk.redo_offset is None:
-                chunk.redo_offset = offset  # where a redo of this chunk must start reading
-        if not busy and not starting:
-            break
-        ready, _ = ray.wait([*starting, *busy], num_returns=1, timeout=0.25)
-        for ref in ready:
-            if ref in starting:
-                slot = starting.pop(ref)
+    def run(self, queue: deque[Chunk], num_workers: int, progress: Callable[[int, int], None] | None,
+            done: int, total: int) -> None:
+        try:
+            self._run(queue, num_workers, progress, done, total)
+        finally:
+            for h in self.handles.values():  # already retired on success; on an error, stop them
+                self.ray.kill(h, no_restart=True)
+            self.ray.kill(self.tracker)
+
+    def _run(self, queue: deque[Chunk], num_workers: int, progress: Callable[[int, int], None] | None,
+             done: int, total: int) -> None:
+        from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
+
+        from synth.farm.worker import manifest_size
+
+        ray, stats, busy, idle, starting = self.ray, self.stats, self.busy, self.idle, self.starting
+        for slot in range(num_workers):
+            self.start(slot)
+        last_poll = 0.0
+        shown = done
+        while queue or busy:
+            while idle and queue:
+                slot = idle.popleft()
+                chunk = queue.popleft()
+                key = (chunk.index, chunk.attempts)
+                offset = manifest_size(self.cfg.out)  # type: ignore[arg-type]
+                ref = self.handles[slot].render_chunk.remote(key, chunk.ids, chunk.redo_offset, self.tracker)
+                busy[ref] = (slot, chunk, key)
+                chunk.attempts += 1
+                if chunk.redo_offset is None:
+                    chunk.redo_offset = offset  # where a redo of this chunk starts reading the manifest
+            if not busy and not starting:
+                break
+            ready, _ = ray.wait([*starting, *busy], num_returns=1, timeout=0.25)
+            for ref in ready:
+                if ref in starting:
+                    slot = starting.pop(ref)
+                    try:
+                        pid = ray.get(ref)
+                    except (RayActorError, RayTaskError) as exc:
+                        raise FarmError(f"a render worker failed to start: {_short(exc)}") from exc
+                    logger.debug("worker slot %d ready (pid %d)", slot, pid)
+                    idle.append(slot)
+                    continue
+                slot, chunk, key = busy.pop(ref)
                 try:
-                    pid = ray.get(ref)
-                except (RayActorError, RayTaskError) as exc:
-                    raise FarmError(f"a render worker failed to start: {_short(exc)}") from exc
-                logger.debug("worker slot %d ready (pid %d)", slot, pid)
-                idle.append(slot)
-                continue
-            slot, chunk, key = busy.pop(ref)
-            try:
-                out = ray.get(ref)
-            except (RayActorError, WorkerCrashedError) as exc:
-                stats.failures += 1
-                tracker.finish.remote(key)
-                logger.warning("worker slot %d died during chunk %d (attempt %d): %s; redoing the chunk on a new worker",
-                               slot, chunk.index, chunk.attempts, _short(exc))
-                if chunk.attempts >= max_retries:
-                    raise FarmError(f"chunk {chunk.index} (ids {chunk.ids[0]}..{chunk.ids[-1]}) killed {chunk.attempts} "
-                                    "workers; giving up (see the worker logs)") from exc
-                handles.pop(slot, None)
-                queue.appendleft(chunk)
-                start(slot)
-                continue
-            except RayTaskError as exc:
-                raise FarmError(f"rendering chunk {chunk.index} failed: {_short(exc)}") from exc
-            tracker.finish.remote(key)
-            stats.written.extend(out["written"] + out["skipped"])  # skipped: written by a dead actor of this run
-            done += len(chunk.ids)
-            samples[slot] = out["samples"]
-            stats.rss_mb.append((out["pid"], out["samples"], out["rss_mb"]))
-            if recycle and samples[slot] >= recycle and queue:
-                logger.info("recycling worker slot %d (pid %d) after %d samples, %.0f MiB", slot, out["pid"],
-                            out["samples"], out["rss_mb"])
-                retire(slot, graceful=True)
-                stats.recycled += 1
-                start(slot)
-            else:
-                idle.append(slot)
-        now = time.perf_counter()
-        if progress is not None and now - last_poll > 0.2:
-            last_poll = now
-            # Monotone: a dead actor's in-flight count vanishes, but its written samples are skipped
-            # (and counted at once) by the redo.
-            shown = max(shown, min(total, done + ray.get(tracker.in_flight.remote())))
-            progress(shown, total)
-    if progress is not None:
-        progress(done, total)
-    for slot in list(handles):
-        retire(slot, graceful=True)
-    ray.kill(tracker)
+                    out = ray.get(ref)
+                except (RayActorError, WorkerCrashedError) as exc:
+                    stats.failures += 1
+                    self.tracker.finish.remote(key)
+                    logger.warning("worker slot %d died during chunk %d (attempt %d): %s; redoing the chunk on a new worker",
+                                   slot, chunk.index, chunk.attempts, _short(exc))
+                    if chunk.attempts >= self.max_retries:
+                        raise FarmError(f"chunk {chunk.index} (ids {chunk.ids[0]}..{chunk.ids[-1]}) killed {chunk.attempts} "
+                                        "workers; giving up (see the worker logs)") from exc
+                    self.handles.pop(slot, None)
+                    queue.appendleft(chunk)
+                    self.start(slot)
+                    continue
+                except RayTaskError as exc:
+                    raise FarmError(f"rendering chunk {chunk.index} failed: {_short(exc)}") from exc
+                self.tracker.finish.remote(key)
+                stats.written.extend(out["written"] + out["skipped"])  # skipped: written by a dead actor of this run
+                done += len(chunk.ids)
+                self.samples[slot] = out["samples"]
+                stats.rss_mb.append((out["pid"], out["samples"], out["rss_mb"]))
+                if self.recycle and self.samples[slot] >= self.recycle and queue:
+                    logger.info("recycling worker slot %d (pid %d) after %d samples, %.0f MiB", slot, out["pid"],
+                                out["samples"], out["rss_mb"])
+                    self.retire(slot)
+                    stats.recycled += 1
+                    self.start(slot)
+                else:
+                    idle.append(slot)
+            now = time.perf_counter()
+            if progress is not None and now - last_poll > 0.2:
+                last_poll = now
+                # Monotone: a dead actor's in-flight count vanishes, but the samples it wrote are
+                # skipped (and counted at once) by the redo.
+                shown = max(shown, min(total, done + ray.get(self.tracker.in_flight.remote())))
+                progress(shown, total)
+        if progress is not None:
+            progress(done, total)
+        for slot in list(self.handles):
+            self.retire(slot)
 
 
 def _short(exc: BaseException) -> str:

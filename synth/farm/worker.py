@@ -19,7 +19,7 @@ import inspect
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +38,20 @@ class SharedDirWriter(DatasetWriter):
     Start-up reads the manifest and returns the complete ids without repairing anything. A
     manifest left without a final newline (a writer killed mid-append) gets one, so the next line
     starts cleanly; the torn line is skipped by every reader.
+
+    Args:
+        only_ids: the ids this writer cares about (its shard): only their manifest lines are parsed
+            and only their files checked, which matters with a million samples on a network
+            filesystem. An empty collection skips the scan (Ray actors: the driver knows what to do).
+        other arguments: as :class:`DatasetWriter`.
     """
 
-    def _recover(self) -> set[int]:  # noqa: D401 - overrides the writer's repairing recovery
+    def __init__(self, out_dir: str | os.PathLike[str], dataset_meta: Any, *args: Any,
+                 only_ids: Collection[int] | None = None, **kwargs: Any) -> None:
+        self._only = None if only_ids is None else frozenset(int(i) for i in only_ids)
+        super().__init__(out_dir, dataset_meta, *args, **kwargs)
+
+    def _recover(self) -> set[int]:  # overrides the writer's repairing recovery
         path = self.root / MANIFEST
         if path.exists() and path.stat().st_size > 0:
             with open(path, "rb") as f:
@@ -53,11 +64,38 @@ class SharedDirWriter(DatasetWriter):
                     os.write(fd, b"\n")
                 finally:
                     os.close(fd)
+        if self._only is not None and not self._only:
+            return set()
         done: set[int] = set()
-        for sid, e in scan_manifest(self.root).entries.items():
+        for sid, e in _scan(path, self._only).items():
             if all((self.root / rel).exists() for rel in e.files.values()):
                 done.add(sid)
         return done
+
+
+def _scan(path: Path, only: frozenset[int] | None) -> dict[int, ManifestEntry]:
+    """Manifest entries (last line of an id wins), parsing only the lines of ``only`` when given:
+    the writer puts ``{"id":N,`` first, so other lines are skipped without JSON decoding."""
+    if only is None:
+        return scan_manifest(path.parent).entries
+    entries: dict[int, ManifestEntry] = {}
+    if not path.exists():
+        return entries
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n"):
+                continue  # torn
+            if raw.startswith(b'{"id":'):
+                head = raw[6:raw.find(b",", 6)]
+                if head.isdigit() and int(head) not in only:
+                    continue
+            try:
+                e = ManifestEntry.from_json(raw.decode("utf-8"))
+            except (ValueError, UnicodeDecodeError):
+                continue
+            if e.id in only:
+                entries[e.id] = e
+    return entries
 
 
 #: Lock file serialising the writers' start-up in a shared dataset directory (hidden: ignored by
@@ -147,13 +185,16 @@ class RenderWorker:
             the dataset's identity (it does not change the output bytes), so it is applied to the
             renderer only, never to the recorded config.
         device: render device override for the renderer only (``"gpu"`` on GPU workers).
+        in_process_recycle: rebuild the renderer every ``cfg.render.recycle_after`` samples.
+        only_ids: the ids this worker may render (see :class:`SharedDirWriter`); None: all.
 
     ``samples_rendered`` counts the samples rendered by this process; ``cfg.render.recycle_after``
     rebuilds the renderer in-process after that many (as :func:`synth.render.job.run_job` does);
     the Ray executor recycles whole processes instead.
     """
 
-    def __init__(self, cfg: JobConfig, threads: int | None = None, device: str | None = None, in_process_recycle: bool = True):
+    def __init__(self, cfg: JobConfig, threads: int | None = None, device: str | None = None, in_process_recycle: bool = True,
+                 only_ids: Collection[int] | None = None):
         from synth.render.job import dataset_meta, find_describe, find_pose_sampler, hand_meshes, load_rigs
 
         if not cfg.out:
@@ -168,7 +209,7 @@ class RenderWorker:
         self._render_cfg = dataclasses.replace(cfg, render=self.render_settings)
         self.in_process_recycle = in_process_recycle
         with directory_lock(cfg.out):
-            self.writer = SharedDirWriter(cfg.out, dataset_meta(cfg), resume=True)
+            self.writer = SharedDirWriter(cfg.out, dataset_meta(cfg), resume=True, only_ids=only_ids)
         self.rigs = load_rigs(cfg)
         self.meshes = hand_meshes(self.rigs)
         self.pose_sampler = _pose_sampler(cfg, find_pose_sampler)
