@@ -2,12 +2,10 @@
 
 Prints (and writes as JSON with ``--json``):
 
-* ``bare``: a bare Cycles loop over the same scenes and settings (the scene built once, the
-  precomputed per-sample updates, then ``bpy.ops.render.render(write_still=True)``: no planning,
-  posing, pass read-back, labels or dataset files), plus the same first scene re-rendered
-  unchanged (``static``);
-* ``e2e``: ``run_job`` end to end (plan, pose, render, read passes, labels, atomic files and
-  manifest) and its ratio to ``bare`` (goal >= 0.85);
+* a bare Cycles loop (precomputed scene updates + ``bpy.ops.render.render``) and the labelled
+  pipeline (plan, pose, render, read passes, labels, atomic files, manifest), interleaved sample
+  by sample on one scene so both see the same machine load, and their throughput ratio
+  (goal >= 0.85);
 * ``per_process``: one fresh Python+bpy process per image (import, scene build, render, write),
   the pattern of ObMan/BlenderProc-style scripts, and e2e's ratio to it (goal >= 3);
 * images/hour at the given resolution for each preset;
@@ -54,46 +52,51 @@ def make_cfg(args: argparse.Namespace, out: str, extra: list[str] = ()) -> JobCo
     return apply_overrides(JobConfig(), sets)
 
 
-def bench_bare(cfg: JobConfig, n: int) -> tuple[float, float]:
-    """Seconds per image of two bare Cycles loops, no labels and no files:
+def bench_interleaved(cfg: JobConfig, n: int) -> tuple[float, float]:
+    """Seconds per image of the bare loop and of the labelled pipeline, interleaved sample by
+    sample in one process on one Blender scene, so both see the same machine load.
 
-    * ``updated``: the job's scenes (vertices, camera, material, lights precomputed for samples
-      1..n), each set with the renderer's update and rendered with
-      ``bpy.ops.render.render(write_still=True)`` (the same passes into the same EXR file; nothing
-      read back);
-    * ``static``: the first sample's scene rendered n times unchanged (Cycles reuses its BVH).
+    * bare: a precomputed scene update (vertices, camera, material, lights of another sample of
+      the job) and ``bpy.ops.render.render(write_still=True)`` (the same passes into the same EXR
+      file; nothing read back, no labels, no dataset files);
+    * labelled: ``RenderSession.render(i)`` (plan, pose, render, read passes, labels) plus writing
+      the sample with the dataset writer and waiting for it (``flush``: files, checksums, manifest).
     """
     import bpy
 
-    from synth.render.blender.renderer import BlenderRenderer, _quiet_stdout
-    from synth.render.job import hand_meshes, load_rigs
+    from synth.dataset.writer import DatasetWriter
+    from synth.render.blender.renderer import _quiet_stdout
+    from synth.render.job import RenderSession, dataset_meta
     from synth.scene.plan import plan_sample, posed_world
 
-    rigs = load_rigs(cfg)
-    r = BlenderRenderer(cfg.render, hand_meshes(rigs))
+    session = RenderSession(cfg)
+    writer = DatasetWriter(cfg.out, dataset_meta(cfg))
     scenes = []
-    for i in range(n + 1):
-        spec = plan_sample(cfg, i, rigs)
-        scenes.append((spec, posed_world(rigs[spec.hand.side], spec.hand)[0]))
-    with _quiet_stdout():
-        r._update(*scenes[0])
-        bpy.ops.render.render(write_still=True)  # warm-up (scene sync, kernels)
+    for i in range(n + 1, 2 * n + 1):  # other samples than the labelled ones: every render changes the scene
+        spec = plan_sample(cfg, i, session.rigs, session.pose_sampler)
+        scenes.append((spec, posed_world(session.rigs[spec.hand.side], spec.hand)[0]))
+    session.render(0)  # build the scene, warm up
+    bare = labelled = 0.0
+    for k in range(n):
         t = time.perf_counter()
-        for spec, verts in scenes[1:]:
-            r._update(spec, verts)
+        with _quiet_stdout():
+            session.renderer._update(*scenes[k])
             bpy.ops.render.render(write_still=True)
-        updated = (time.perf_counter() - t) / n
+        bare += time.perf_counter() - t
         t = time.perf_counter()
-        for _ in range(n):
-            bpy.ops.render.render(write_still=True)
-        static = (time.perf_counter() - t) / n
-    r.close()
-    return updated, static
+        s = session.render(k + 1)
+        images, extra = session.files(s)
+        writer.write_sample(k + 1, images, s.label, extra)
+        writer.flush()
+        labelled += time.perf_counter() - t
+    writer.close()
+    session.close()
+    return bare / n, labelled / n
 
 
 def bench_e2e(cfg: JobConfig, n: int) -> float:
     """Steady-state seconds per image of run_job: the time between the first and the last
-    sample written, over n - 1 (scene build and warm-up excluded, as for the bare loop)."""
+    sample written, over n - 1 (scene build and warm-up excluded)."""
     from synth.render.job import run_job
 
     stamps: list[float] = []
@@ -130,7 +133,6 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--n", type=int, default=10, help="images per timing")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of the bare and e2e loops")
     ap.add_argument("--per-process", type=int, default=3, help="images for the one-process-per-image timing")
     ap.add_argument("--presets", default="draft,standard,high")
     ap.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
@@ -144,17 +146,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cfg = make_cfg(args, f"{tmp}/e2e", ["render.preset=draft"])
         if args.n:
-            # Alternate the loops and keep each one's best round: the box may be shared.
-            rounds = [(bench_bare(cfg, args.n), bench_e2e(cfg.replace(out=f"{tmp}/e2e{k}"), args.n))
-                      for k in range(args.rounds)]
-            bare = min(r[0][0] for r in rounds)
-            static = min(r[0][1] for r in rounds)
-            e2e = min(r[1] for r in rounds)
-            res["draft_bare_s"], res["draft_bare_static_s"], res["draft_e2e_s"] = bare, static, e2e
-            res["e2e_over_bare"], res["e2e_over_bare_static"] = bare / e2e, static / e2e
-            print(f"draft {args.resolution}px: bare loop {bare:.3f} s/img (static scene {static:.3f}), "
-                  f"end-to-end {e2e:.3f} s/img; throughput ratio {bare / e2e:.2f} "
-                  f"(vs static scene {static / e2e:.2f})", flush=True)
+            bare, e2e = bench_interleaved(cfg, args.n)
+            res["draft_bare_s"], res["draft_labelled_s"], res["labelled_over_bare"] = bare, e2e, bare / e2e
+            print(f"draft {args.resolution}px, interleaved: bare loop {bare:.3f} s/img, labelled pipeline "
+                  f"{e2e:.3f} s/img; throughput ratio {bare / e2e:.2f}", flush=True)
             if args.per_process:
                 pp = bench_per_process(make_cfg(args, f"{tmp}/pp", ["render.preset=draft"]), args.per_process)
                 res["per_process_s"], res["e2e_over_per_process"] = pp, pp / e2e

@@ -137,7 +137,7 @@ class CameraConfig:
             the hand's bounding radius.
     """
 
-    distance: tuple[float, float] = (0.45, 0.7)
+    distance: tuple[float, float] = (0.35, 0.6)
     fov: tuple[float, float] = (35.0, 45.0)
     elevation: tuple[float, float] = (-60.0, 80.0)
     jitter: float = 0.15
@@ -152,8 +152,8 @@ class LightingConfig:
         key_power: (min, max) key light power in watts.
     """
 
-    world_strength: tuple[float, float] = (0.2, 0.6)
-    key_power: tuple[float, float] = (5.0, 20.0)
+    world_strength: tuple[float, float] = (0.2, 0.5)
+    key_power: tuple[float, float] = (4.0, 12.0)
 
 
 @dataclass

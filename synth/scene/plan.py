@@ -6,8 +6,9 @@ shape, pose, hand orientation, camera, material, lights, background), so any spl
 shards gives identical samples.
 
 World layout: the hand's palm centre is at the world origin with a uniformly random orientation;
-the camera orbits the origin (distance, elevation and azimuth drawn from the config) and looks at
-a point jittered around it; one area key light sits on the camera's side.
+the camera orbits the origin (distance, elevation and azimuth drawn from the config, at least
+60 degrees away from the forearm's direction) and looks at a point jittered around it; one area
+key light sits on the camera's side.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from synth.scene.spec import BackgroundSpec, HandSpec, LightSpec, MaterialSpec, 
 
 logger = logging.getLogger(__name__)
 
+#: Minimum angle between the camera direction (seen from the palm) and the forearm, degrees.
+FOREARM_CLEARANCE_DEG = 60.0
 #: Rough bounding radius of a hand around the palm centre (metres), for the look-at jitter.
 HAND_RADIUS_M = 0.1
 
@@ -132,9 +135,16 @@ def plan_sample(
     W, H = cfg.render.size
     c = cfg.camera
     dist = _uniform(rng, c.distance)
-    elev = np.radians(_uniform(rng, c.elevation))
-    azim = 2.0 * np.pi * rng.random()
-    eye = dist * np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
+    # The forearm points along the model's -y axis: keep the camera at least FOREARM_CLEARANCE
+    # away from that direction so the arm does not run into the lens (re-drawn from rng).
+    forearm = R @ np.array([0.0, -1.0, 0.0])
+    for _ in range(32):
+        elev = np.radians(_uniform(rng, c.elevation))
+        azim = 2.0 * np.pi * rng.random()
+        view = np.array([np.cos(elev) * np.cos(azim), np.cos(elev) * np.sin(azim), np.sin(elev)])
+        if view @ forearm < np.cos(np.radians(FOREARM_CLEARANCE_DEG)):
+            break
+    eye = dist * view
     target = (2.0 * rng.random(3) - 1.0) * c.jitter * HAND_RADIUS_M
     fov = np.radians(_uniform(rng, c.fov))
     focal = (W / 2.0) / np.tan(fov / 2.0)
