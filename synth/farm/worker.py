@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 import logging
 import os
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from synth.config import JobConfig
 from synth.dataset.layout import MANIFEST, ManifestEntry, scan_manifest
@@ -126,27 +123,6 @@ def directory_lock(root: str | os.PathLike[str]) -> Iterator[None]:
         os.close(fd)
 
 
-def _pose_sampler(cfg: JobConfig, find_pose_sampler: Callable[..., Any]) -> Any:
-    """The pose sampler exactly as :func:`synth.render.job.run_job` sets it up.
-
-    Mirrors run_job (the farm renders the same samples); copes with the signatures this function
-    has had. TODO(render): replace with a session object exported by synth.render.job.
-    """
-    params = inspect.signature(find_pose_sampler).parameters
-    source = getattr(cfg.hand, "pose_source", "auto")
-    if source == "free":
-        return None
-    if len(params) >= 2:
-        sampler = find_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range)
-    elif len(params) == 1:
-        sampler = find_pose_sampler(cfg.hand.gestures)
-    else:
-        sampler = find_pose_sampler()
-    if source == "gestures" and sampler is None:
-        raise ValueError("hand.pose_source=gestures, but synth.gestures has no pose sampler")
-    return sampler
-
-
 def manifest_ids_since(root: str | os.PathLike[str], offset: int) -> set[int]:
     """Ids of the complete manifest lines of ``root`` that start at or after byte ``offset``.
 
@@ -177,7 +153,8 @@ def manifest_size(root: str | os.PathLike[str]) -> int:
 
 
 class RenderWorker:
-    """Build the hand rigs and the renderer's scene once; render ids into ``cfg.out``.
+    """A :class:`synth.render.job.RenderSession` (rigs, sampler, scene: built once) writing into a
+    shared dataset directory.
 
     Args:
         cfg: the job (``cfg.out`` must be set); the recorded ``dataset.json`` config is this one.
@@ -185,17 +162,16 @@ class RenderWorker:
             the dataset's identity (it does not change the output bytes), so it is applied to the
             renderer only, never to the recorded config.
         device: render device override for the renderer only (``"gpu"`` on GPU workers).
-        in_process_recycle: rebuild the renderer every ``cfg.render.recycle_after`` samples.
+        in_process_recycle: rebuild the renderer every ``cfg.render.recycle_after`` samples, as
+            :func:`synth.render.job.run_job` does; the Ray executor recycles whole processes instead.
         only_ids: the ids this worker may render (see :class:`SharedDirWriter`); None: all.
 
-    ``samples_rendered`` counts the samples rendered by this process; ``cfg.render.recycle_after``
-    rebuilds the renderer in-process after that many (as :func:`synth.render.job.run_job` does);
-    the Ray executor recycles whole processes instead.
+    ``samples_rendered`` counts the samples rendered by this process.
     """
 
     def __init__(self, cfg: JobConfig, threads: int | None = None, device: str | None = None, in_process_recycle: bool = True,
                  only_ids: Collection[int] | None = None):
-        from synth.render.job import dataset_meta, find_describe, find_pose_sampler, hand_meshes, load_rigs
+        from synth.render.job import RenderSession, dataset_meta
 
         if not cfg.out:
             raise ValueError("the job has no output directory (out)")
@@ -205,28 +181,17 @@ class RenderWorker:
             changes["threads"] = int(threads)
         if device is not None:
             changes["device"] = device
-        self.render_settings = dataclasses.replace(cfg.render, **changes)
-        self._render_cfg = dataclasses.replace(cfg, render=self.render_settings)
-        self.in_process_recycle = in_process_recycle
+        if not in_process_recycle:
+            changes["recycle_after"] = 0
+        session_cfg = cfg
+        if not in_process_recycle and cfg.render.recycle_after:
+            # recycle_after is not read by planning or labels; the session only uses it to rebuild.
+            session_cfg = dataclasses.replace(cfg, render=dataclasses.replace(cfg.render, recycle_after=0))
+        self.session = RenderSession(session_cfg, render_settings=dataclasses.replace(cfg.render, **changes))
         with directory_lock(cfg.out):
             self.writer = SharedDirWriter(cfg.out, dataset_meta(cfg), resume=True, only_ids=only_ids)
-        self.rigs = load_rigs(cfg)
-        self.meshes = hand_meshes(self.rigs)
-        self.pose_sampler = _pose_sampler(cfg, find_pose_sampler)
-        self.describe = find_describe()
-        self.renderer: Any = None
         self.samples_rendered = 0
-        self._since_build = 0
         self.render_seconds = 0.0
-        self._build()
-
-    def _build(self) -> None:
-        from synth.render.job import make_renderer
-
-        t = time.perf_counter()
-        self.renderer = make_renderer(self._render_cfg, self.meshes)
-        self._since_build = 0
-        logger.debug("renderer built in %.2f s (pid %d)", time.perf_counter() - t, os.getpid())
 
     def completed_ids(self) -> set[int]:
         """Ids complete in the output directory when this worker started, plus its own."""
@@ -250,48 +215,27 @@ class RenderWorker:
         Returns:
             the ids written by this call.
         """
-        from synth.farm.blas import blas_threads
+        from synth.farm.blas import blas_threads, set_blas_threads
 
-        with blas_threads(1):  # label bytes independent of the core count (see synth.farm.blas)
-            return self._render_ids(ids, set(skip), progress, before_sample)
-
-    def _render_ids(
-        self,
-        ids: Iterable[int],
-        skip: set[int],
-        progress: Callable[[int], None] | None,
-        before_sample: Callable[[int], None] | None,
-    ) -> list[int]:
-        from synth.dataset.writer import npz_bytes
-        from synth.farm.blas import set_blas_threads
-        from synth.render.job import render_sample
-
+        skip = set(skip)
         written: list[int] = []
-        cfg = self.cfg
-        recycle = cfg.render.recycle_after if self.in_process_recycle else 0
-        for i in ids:
-            if i in skip:
-                continue
-            if recycle and self._since_build >= recycle:
-                self.renderer.close()
-                self._build()
-            if before_sample is not None:
-                before_sample(i)
-            set_blas_threads(1)  # also BLAS libraries loaded since (e.g. scipy's)
-            t = time.perf_counter()
-            s = render_sample(cfg, i, self.rigs, self.renderer, self.pose_sampler, self.describe)
-            self.render_seconds += time.perf_counter() - t
-            self.samples_rendered += 1
-            self._since_build += 1
-            images = {k: getattr(s.passes, k) for k in cfg.output.passes}
-            extra = None
-            if cfg.output.save_mesh:
-                extra = {"mesh": npz_bytes(vertices=s.vertices.astype(np.float64), faces=s.faces.astype(np.int32))}
-            self.writer.write_sample(i, images, s.label, extra)
-            written.append(i)
-            if progress is not None:
-                progress(i)
-        self.writer.flush()
+        with blas_threads(1):  # label bytes independent of the core count (see synth.farm.blas)
+            for i in ids:
+                if i in skip:
+                    continue
+                if before_sample is not None:
+                    before_sample(i)
+                set_blas_threads(1)  # also BLAS libraries loaded since (e.g. scipy's)
+                t = time.perf_counter()
+                s = self.session.render(i)
+                self.render_seconds += time.perf_counter() - t
+                self.samples_rendered += 1
+                images, extra = self.session.files(s)
+                self.writer.write_sample(i, images, s.label, extra)
+                written.append(i)
+                if progress is not None:
+                    progress(i)
+            self.writer.flush()
         return written
 
     def close(self) -> None:
@@ -299,6 +243,4 @@ class RenderWorker:
         try:
             self.writer.close()
         finally:
-            if self.renderer is not None:
-                self.renderer.close()
-                self.renderer = None
+            self.session.close()
