@@ -120,10 +120,17 @@ def validate_dataset(
     if scan.duplicates:
         rep.warnings.append(f"{MANIFEST}: {scan.duplicates} id(s) listed more than once (last line wins)")
     _orphans(root, scan.entries, rep)
+    vis_tol = DEFAULT_VIS_TOL_M
+    vis_meta = meta.get("visibility")
+    if isinstance(vis_meta, dict):
+        for key in ("depth_tolerance_m", "tolerance_m"):
+            if isinstance(vis_meta.get(key), (int, float)):
+                vis_tol = float(vis_meta[key])
+                break
     n_workers = workers or min(8, os.cpu_count() or 1)
     done = 0
     with ThreadPoolExecutor(max_workers=n_workers) as pool:
-        for errs in pool.map(lambda e: _check_sample(root, e, check_hashes, decode), scan.entries.values()):
+        for errs in pool.map(lambda e: _check_sample(root, e, check_hashes, decode, vis_tol), scan.entries.values()):
             rep.n_checked += 1
             rep.errors.extend(errs)
             rep.n_ok += not errs
@@ -152,7 +159,7 @@ def _orphans(root: Path, entries: dict[int, ManifestEntry], rep: ValidationRepor
         rep.errors.append(f"{sid}: not in the manifest but has files {', '.join(sorted(rels))}")
 
 
-def _check_sample(root: Path, e: ManifestEntry, check_hashes: bool, decode: bool) -> list[str]:
+def _check_sample(root: Path, e: ManifestEntry, check_hashes: bool, decode: bool, vis_tol: float = DEFAULT_VIS_TOL_M) -> list[str]:
     sid = stem(e.id)
     errs: list[str] = []
     data: dict[str, bytes] = {}
@@ -205,7 +212,7 @@ def _check_sample(root: Path, e: ManifestEntry, check_hashes: bool, decode: bool
             except Exception as exc:  # noqa: BLE001 - any failure means unreadable
                 errs.append(f"{sid}: {e.files['mesh']}: unreadable npz ({type(exc).__name__})")
         if label is not None and "image_size" in arrays:
-            errs.extend(f"{sid}: {m}" for m in check_images(images, label, arrays, e))
+            errs.extend(f"{sid}: {m}" for m in check_images(images, label, arrays, e, vis_tol))
     return errs
 
 
@@ -330,16 +337,16 @@ def depth_visibility(uv: np.ndarray, z: np.ndarray, rho: np.ndarray, depth: np.n
     return out
 
 
-def _vis_params(label: dict[str, Any]) -> tuple[float, np.ndarray, bool]:
+def _vis_params(label: dict[str, Any], default_tol: float = DEFAULT_VIS_TOL_M) -> tuple[float, np.ndarray, bool]:
     """(tolerance m, (21,) surface radii m, whether the radii come from the label).
 
     Read from ``keypoint_surface_radius`` and ``render.visibility`` (``tolerance_m``/``tolerance``,
-    ``surface_radius_m``/``surface_radius``/``rho``); defaults: 3 mm (synth.labels.visibility's
-    tolerance) and :data:`DEFAULT_SURFACE_RADIUS_M`.
+    ``surface_radius_m``/``surface_radius``/``rho``); defaults: ``default_tol`` (from
+    ``dataset.json`` ``visibility.depth_tolerance_m``, else 3 mm) and :data:`DEFAULT_SURFACE_RADIUS_M`.
     """
     render = label.get("render")
     vis = render.get("visibility", {}) if isinstance(render, dict) else {}
-    tol, rho, exact = DEFAULT_VIS_TOL_M, np.full(21, DEFAULT_SURFACE_RADIUS_M), False
+    tol, rho, exact = default_tol, np.full(21, DEFAULT_SURFACE_RADIUS_M), False
     try:
         top = np.asarray(label.get("keypoint_surface_radius"), dtype=np.float64)
         if top.shape == (21,) and np.all(np.isfinite(top)):
@@ -362,7 +369,13 @@ def _vis_params(label: dict[str, Any]) -> tuple[float, np.ndarray, bool]:
     return tol, rho, exact
 
 
-def check_images(images: dict[str, np.ndarray], label: dict[str, Any], a: dict[str, np.ndarray], e: ManifestEntry) -> list[str]:
+def check_images(
+    images: dict[str, np.ndarray],
+    label: dict[str, Any],
+    a: dict[str, np.ndarray],
+    e: ManifestEntry,
+    vis_tol: float = DEFAULT_VIS_TOL_M,
+) -> list[str]:
     """Pixel checks of decoded images against the label (sizes, dtypes, depth vs visibility)."""
     errs: list[str] = []
     W, H = (int(x) for x in a["image_size"])
@@ -385,7 +398,7 @@ def check_images(images: dict[str, np.ndarray], label: dict[str, Any], a: dict[s
         if (depth < 0).any():
             errs.append(f"{e.files['depth']}: negative depth")
         if {"visibility", "keypoints_2d", "keypoints_3d_cam"} <= a.keys():
-            tol, rho, exact = _vis_params(label)
+            tol, rho, exact = _vis_params(label, vis_tol)
             z = a["keypoints_3d_cam"][:, 2]
             # Slack absorbs float32 storage of the depth the renderer tested against.
             loose = depth_visibility(a["keypoints_2d"], z, rho, depth, tol + 1e-4)
