@@ -272,10 +272,11 @@ class BlenderRenderer:
         K = cam.K
         data = self.camera.data
         data.lens = float(K[0, 0]) * data.sensor_width / W
-        # Principal point offsets, in units of the larger image side (Blender's shift).
-        m = max(W, H)
-        data.shift_x = float(((W - 1) / 2.0 - K[0, 2]) / m)
-        data.shift_y = float((K[1, 2] - (H - 1) / 2.0) / m)
+        if abs(K[1, 1] - K[0, 0]) > 1e-9 * K[0, 0] or abs(K[0, 1]) > 0:
+            raise ValueError("the Blender camera needs square pixels and no skew (K[0,0] == K[1,1], K[0,1] == 0)")
+        # Principal point offsets as Blender's shift, in units of the sensor-fit (horizontal) side.
+        data.shift_x = float(((W - 1) / 2.0 - K[0, 2]) / W)
+        data.shift_y = float((K[1, 2] - (H - 1) / 2.0) / W)
         self.camera.matrix_world = _matrix(cam.cam_to_world @ _CV_TO_BLENDER_CAM)
 
         mat = spec.material
