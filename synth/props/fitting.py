@@ -14,10 +14,12 @@
 4. Finger flexion adjustment: every finger's MCP/PIP/DIP (thumb CMC/MCP/IP) flexion may change by
    up to ``flex_tol_deg``; a batched forward pass tries a grid of offsets and keeps, per finger,
    the one that best removes penetration and closes its contacts. Steps 3-4 alternate twice.
-5. Check against the *meshes* with :func:`trimesh.proximity.signed_distance`
-   (:func:`measure`): max penetration of any hand vertex ``<= max_penetration`` (2 mm) and every
-   named region within ``contact_tol`` (3 mm) of the surface. Otherwise the next start is tried,
-   and ``None`` is returned when none passes.
+5. Check against the prop's *meshes* (:func:`measure`, exact point-triangle distances, checked
+   against :func:`trimesh.proximity.signed_distance` in the tests): max penetration of any hand
+   vertex ``<= max_penetration`` (2 mm), every named region within ``contact_tol`` (3 mm) of the
+   surface, and the thumb opposing another contact (:func:`opposition`), so that a pinch does not
+   end with the object merely touching the outside of two closed pads. Otherwise the next start
+   is tried, and ``None`` is returned when none passes.
 
 All randomness comes from ``rng``; the result is a pure function of the inputs and the
 Generator's state. :func:`sample_fit` draws grasp/prop pairs and re-draws failures.
@@ -60,6 +62,7 @@ class FitConfig:
     refine_rounds: int = 2
     roll_jitter_deg: float = 15.0
     hopeless: float = 0.008
+    max_opposition: float = -0.3
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ class GraspFit:
         contacts: the named contacts, measured on the meshes.
         max_penetration: deepest hand vertex inside the object mesh (m, 0 if none).
         grasp: grasp name if known.
+        opposition: see :func:`opposition` (-1: the thumb presses straight against another
+            contact; fits need <= ``FitConfig.max_opposition``).
         pose_offsets_deg: ``(16, 3)`` change of the pose made by the fit (degrees): finger
             flexion and the thumb CMC abduction, each within ``FitConfig.flex_tol_deg``.
     """
@@ -111,6 +116,7 @@ class GraspFit:
     max_penetration: float
     grasp: str | None = None
     pose_offsets_deg: np.ndarray = field(default_factory=lambda: np.zeros((16, 3)))
+    opposition: float = -1.0
 
     @property
     def object_vertices(self) -> np.ndarray:
@@ -131,6 +137,7 @@ class GraspFit:
             "contacts": [c.as_dict() for c in self.contacts],
             "max_penetration_m": self.max_penetration,
             "pose_offsets_deg": np.round(self.pose_offsets_deg, 4).tolist(),
+            "opposition": self.opposition,
         }
 
 
@@ -363,6 +370,24 @@ def measure(
     return pen, contacts
 
 
+def opposition(prop: Prop, hand_vertices: np.ndarray, object_to_model: np.ndarray,
+               contacts: Sequence[Contact]) -> float:
+    """How squarely the thumb opposes the other contacts: the minimum over the other contacts of
+    the dot product of the object's outward surface normals at the thumb's and at that contact's
+    closest vertices (-1: opposite sides, as in a pinch; +1: the same side, i.e. not held).
+    ``-1`` when the thumb is not a contact or is the only one."""
+    names = [c.region for c in contacts]
+    if "thumb" not in names or len(names) < 2:
+        return -1.0
+    R, t = object_to_model[:3, :3], object_to_model[:3, 3]
+    q = _to_obj(hand_vertices[[c.vertex_id for c in contacts]], R, t)
+    _, g = union_sdf_grad(prop.primitives, q)
+    g = g / np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+    k = names.index("thumb")
+    others = [i for i in range(len(names)) if i != k]
+    return float((g[others] @ g[k]).min())
+
+
 # ---- initial alignment -------------------------------------------------------------------------
 
 
@@ -519,8 +544,12 @@ def fit_grasp(
         T = np.eye(4)
         T[:3, :3], T[:3, 3] = R, t
         pen, cons = measure(prop, V, T, all_regions, names, cfg.contact_tol)
+        opp = opposition(prop, V, T, cons)
+        if opp > cfg.max_opposition:
+            logger.debug("start %d: no opposition (thumb normal . others = %.2f)", si, opp)
+            continue
         if pen <= cfg.max_penetration and all(c.distance <= cfg.contact_tol for c in cons):
-            return GraspFit(prop, T, pose, sp, V, tuple(cons), pen, grasp, pose - pose0)
+            return GraspFit(prop, T, pose, sp, V, tuple(cons), pen, grasp, pose - pose0, opp)
         logger.debug("start %d rejected by the mesh check: pen %.2f mm, contacts %s", si, pen * 1e3,
                      [round(c.distance * 1e3, 2) for c in cons])
     return None
