@@ -35,6 +35,14 @@ def job(out: Path, args: argparse.Namespace, **render: object) -> dict:
     return {"seed": 11, "count": args.n, "out": str(out), "render": r, "hand": {"side": "both"}}
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process, all threads (Cycles, the writer thread)."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def child(spec: dict) -> None:
     """Render ``spec['ids']`` in this process; print timing and memory as JSON."""
     from synth.config import JobConfig
@@ -49,14 +57,17 @@ def child(spec: dict) -> None:
     warm = spec.get("warmup", 0)
     w.render_ids(ids[:warm])
     t1 = time.perf_counter()
+    c1 = cpu_seconds()
     mem = []
     every = spec.get("rss_every", 0)
     for k in range(warm, len(ids), every or len(ids)):
         w.render_ids(ids[k:k + (every or len(ids))])
         mem.append((k + (every or len(ids)), round(rss_mb(), 1)))
+    w.writer.flush()
     steady = time.perf_counter() - t1
+    cpu = cpu_seconds() - c1
     w.close()
-    print(json.dumps({"build_s": build, "steady_s": steady, "n_steady": len(ids) - warm,
+    print(json.dumps({"build_s": build, "steady_s": steady, "cpu_s": cpu, "n_steady": len(ids) - warm,
                       "wall_s": time.perf_counter() - t0, "rss": mem}))
 
 
@@ -101,9 +112,12 @@ def main() -> None:
     b = collect(spawn({"job": job(tmp / "b", args), "ids": ids[: n // 2 + 1], "threads": 1, "warmup": 1}))
     res["s_img_2t"] = a["steady_s"] / a["n_steady"]
     res["s_img_1t"] = b["steady_s"] / b["n_steady"]
-    print(f"1 process x 2 threads: {res['s_img_2t']:.3f} s/image (scene build {a['build_s']:.2f} s)")
-    print(f"1 process x 1 thread:  {res['s_img_1t']:.3f} s/image; 2 threads are "
-          f"{res['s_img_1t'] / res['s_img_2t']:.2f}x faster than 1")
+    res["cpu_img_2t"] = a["cpu_s"] / a["n_steady"]
+    res["cpu_img_1t"] = b["cpu_s"] / b["n_steady"]
+    print(f"1 process x 2 threads: {res['s_img_2t']:.3f} s/image wall, {res['cpu_img_2t']:.3f} CPU-s/image")
+    print(f"1 process x 1 thread:  {res['s_img_1t']:.3f} s/image wall, {res['cpu_img_1t']:.3f} CPU-s/image; "
+          f"2 threads are {res['s_img_1t'] / res['s_img_2t']:.2f}x faster than 1 (wall) and cost "
+          f"{res['cpu_img_2t'] / res['cpu_img_1t']:.2f}x the CPU time")
 
     # 2. scaling, wall clock incl. start-up: 2 processes x 1 thread vs 1 process x {1, 2} threads
     t = time.perf_counter()
@@ -117,10 +131,14 @@ def main() -> None:
     kids = [collect(p) for p in procs]
     wall_2p1t = time.perf_counter() - t
     steady_2p = max(k["steady_s"] / k["n_steady"] for k in kids)
+    cpu_2p = sum(k["cpu_s"] for k in kids) / sum(k["n_steady"] for k in kids)
     print(f"{n} images, wall incl. start-up: 1p x 1t {wall_1p1t:.1f} s, 1p x 2t {wall_1p2t:.1f} s, 2p x 1t {wall_2p1t:.1f} s")
     print(f"scaling 2 processes vs 1 (1 thread each): {wall_1p1t / wall_2p1t:.2f}x (ideal 2); "
           f"vs 1 process x 2 threads: {wall_1p2t / wall_2p1t:.2f}x; "
           f"per-image in each of 2 processes: {steady_2p:.3f} s vs {res['s_img_1t']:.3f} s alone")
+    print(f"CPU-s/image: 2p x 1t {cpu_2p:.3f}, 1p x 1t {res['cpu_img_1t']:.3f}, 1p x 2t {res['cpu_img_2t']:.3f}; "
+          f"on 2 idle cores 2 processes would give ~{2 * res['cpu_img_1t'] / cpu_2p:.2f}x one 1-thread process and "
+          f"~{res['s_img_2t'] / (cpu_2p / 2):.2f}x one 2-thread process (if each process got a full core)")
     res["throughput_2p"] = n / wall_2p1t
 
     # 3. Ray: same job, 2 actors x 1 CPU
