@@ -54,7 +54,7 @@ class FitConfig:
     contact_hi: float = 0.0015
     pen_margin: float = 0.0004
     pen_weight: float = 3.0
-    accept_margin: float = 0.0004
+    accept_margin: float = 0.0002
     flex_tol_deg: float = 10.0
     flex_steps: int = 9
     n_starts: int = 3
@@ -433,7 +433,13 @@ def _initial_poses(
     e3 = np.cross(e1, e2)
     E = np.stack([e1, e2, e3], axis=1)  # columns
 
-    lo, hi = prop.mesh.bounds
+    # the main body (first primitive) decides the axes: a mug's handle must not make the axis
+    # through the handle the "longest" one
+    main = prop.primitives[0]
+    blo, bhi = main.local_bounds()
+    corners = np.array([[x, y, z] for x in (blo[0], bhi[0]) for y in (blo[1], bhi[1]) for z in (blo[2], bhi[2])])
+    corners = corners @ main.transform[:3, :3].T + main.transform[:3, 3]
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
     bc = (lo + hi) / 2
     size = hi - lo
     # rank axis permutations: prop axis on e1 closest to the aperture; palm grasps prefer the
@@ -537,7 +543,7 @@ def fit_grasp(
         d = prob.distances(V, R, t)
         pen_an = max(0.0, -float(d.min()))
         con_an = max(float(np.abs(d[reg]).min()) for reg in regions)
-        if pen_an > cfg.max_penetration - cfg.accept_margin or con_an > lim:
+        if pen_an > cfg.max_penetration or con_an > lim:
             logger.debug("start %d: analytic pen %.2f mm, contacts %s mm", si, pen_an * 1e3,
                          [round(float(d[reg].min()) * 1e3, 1) for reg in regions])
             continue
