@@ -1,5 +1,31 @@
 """Everyday props held by the hand: procedural meshes with materials, and grasp fitting.
 
-Public API: :func:`make_prop` / :class:`Prop` (:mod:`synth.props.library`) and
-:func:`fit_grasp` / :class:`GraspFit` (:mod:`synth.props.fitting`). Pure numpy/trimesh.
+Pure numpy + trimesh (no Blender). Public API:
+
+* :func:`make_prop` ``(name, rng) -> Prop`` and :data:`PROP_NAMES` (:mod:`synth.props.library`);
+* :func:`fit_grasp` ``(hand_rig, shape, pose_deg, contacts, prop_name, rng) -> GraspFit | None``
+  and :func:`sample_fit` (draw a grasp/prop pair, re-draw failures) (:mod:`synth.props.fitting`);
+* :data:`GRASP_CONTACTS` (Feix grasp -> hand regions touching the object) and
+  :func:`contact_regions` (region -> vertex ids of a rig) (:mod:`synth.props.grasps`).
 """
+
+from synth.props.fitting import FitConfig, GraspFit, affording_pairs, fit_grasp, sample_fit
+from synth.props.grasps import GRASP_CONTACTS, REGIONS, contact_regions
+from synth.props.library import PROP_NAMES, Material, Prop, affordances, make_prop, props_affording
+
+__all__ = [
+    "GRASP_CONTACTS",
+    "PROP_NAMES",
+    "REGIONS",
+    "FitConfig",
+    "GraspFit",
+    "Material",
+    "Prop",
+    "affordances",
+    "affording_pairs",
+    "contact_regions",
+    "fit_grasp",
+    "make_prop",
+    "props_affording",
+    "sample_fit",
+]

@@ -63,6 +63,7 @@ class FitConfig:
     roll_jitter_deg: float = 15.0
     hopeless: float = 0.008
     max_opposition: float = -0.3
+    thumb_abduction: bool = True
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,8 @@ def _adjust_fingers(
     thumb_cmc = anatomy.JOINT_INDEX["thumb_cmc"]
     # passes: (joint positions within each finger, degree of freedom); the last one opens or
     # closes the thumb's palmar abduction (CMC), the thumb's main opening motion
-    for joints_used, dof in (((0, 1, 2), 0), ((1, 2), 0), ((0,), 1)):
+    passes = [((0, 1, 2), 0), ((1, 2), 0)] + ([((0,), 1)] if cfg.thumb_abduction else [])
+    for joints_used, dof in passes:
         poses = np.repeat(pose[None], B, axis=0)
         fingers = anatomy.FINGERS if dof == 0 else ("thumb",)
         for f in fingers:
