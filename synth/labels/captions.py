@@ -9,8 +9,8 @@ Rules (all angles in degrees, flexion of each finger's MCP, PIP and DIP; thumb: 
 
 * finger state (:func:`finger_states`):
   ``extended``: every joint below :data:`EXTENDED_MAX` (20);
-  ``curled``: PIP at least :data:`CURLED_PIP_MIN` (70) and MCP+PIP+DIP at least
-  :data:`CURLED_SUM_MIN` (170);
+  ``curled``: PIP at least :data:`CURLED_PIP_MIN` (60) and MCP+PIP+DIP at least
+  :data:`CURLED_SUM_MIN` (150);
   ``bent``: not curled and MCP+PIP+DIP at least :data:`BENT_SUM_MIN` (90) or any joint at least
   :data:`BENT_JOINT_MIN` (45); otherwise ``slightly bent``.
   The thumb uses its MCP and IP with the same ``extended`` rule, ``bent`` when MCP+IP >= 60.
@@ -37,8 +37,8 @@ from synth.hand import anatomy
 logger = logging.getLogger(__name__)
 
 EXTENDED_MAX = 20.0
-CURLED_PIP_MIN = 70.0
-CURLED_SUM_MIN = 170.0
+CURLED_PIP_MIN = 60.0
+CURLED_SUM_MIN = 150.0
 BENT_SUM_MIN = 90.0
 BENT_JOINT_MIN = 45.0
 THUMB_BENT_SUM_MIN = 60.0
@@ -212,13 +212,13 @@ def finger_phrase(states: Mapping[str, str]) -> str:
 
 
 def _gesture_words(name: str) -> str:
-    """Readable gesture name with its article, e.g. ``"an OK sign"``, ``"the ASL letter B"``."""
+    """Noun phrase for a gesture, e.g. ``"an OK sign pose"``, ``"the ASL letter B handshape"``."""
     if name.startswith("asl_"):
         sym = name[4:].upper()
-        return f"the ASL {'number' if sym.isdigit() else 'letter'} {sym}"
+        return f"the ASL {'number' if sym.isdigit() else 'letter'} {sym} handshape"
     words = name.replace("_", " ").replace("ok ", "OK ")
     article = "an" if words[:1].lower() in "aeiou" or words.startswith("OK") else "a"
-    return f"{article} {words}"
+    return f"{article} {words} pose"
 
 
 def _appearance(extra: Mapping[str, object] | None) -> list[str]:
@@ -318,7 +318,7 @@ def describe(
     hand = f"{side} hand"
     variant = 0 if rng is None else int(rng.integers(0, 3))
     if variant == 0:
-        s = f"A {hand}" + (f" making {gest}" if gest else "")
+        s = f"A {hand}" + (f" in {gest}" if gest else "")
         if facing:
             s += f", palm facing {facing}"
         s += f": {fingers}; {thumb_txt}"
