@@ -84,3 +84,14 @@ def test_free_pose_in_limits_and_rotation_proper() -> None:
         assert anatomy.is_valid(free_pose(rng, 0.9))
         R = random_rotation(rng)
         assert np.allclose(R @ R.T, np.eye(3), atol=1e-12) and np.linalg.det(R) == pytest.approx(1.0)
+
+
+def test_importing_the_render_layer_does_not_import_bpy() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, synth.cli, synth.render.job, synth.render.cli, synth.scene.plan, synth.labels.sample\n"
+            "heavy = [m for m in ('bpy', 'torch', 'ray', 'pyrender') if m in sys.modules]\n"
+            "assert not heavy, heavy")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-1000:]
