@@ -117,12 +117,16 @@ class PoseSampler:
         skeleton: kinematic skeleton for the collision proxy (default: the open hand's).
         config: sampling parameters.
         gestures: restrict ``variation``/``blend`` to these gesture names.
+        mesh_rig: if given (a :class:`synth.hand.rig.HandRig`), poses that pass the proxy are also
+            checked with the exact mesh test (:func:`collision.mesh_collides`, ~0.15 s per pose)
+            and re-drawn when they fail: slow, for when every pose must be verified on the mesh.
     """
 
     library: GestureLibrary | None = None
     skeleton: Skeleton | None = None
     config: SamplerConfig = field(default_factory=SamplerConfig)
     gestures: list[str] | None = None
+    mesh_rig: object | None = None
 
     def __post_init__(self) -> None:
         if self.library is None:
@@ -203,7 +207,12 @@ class PoseSampler:
         """``(N,)`` True where poses are within limits and pass the collision proxy."""
         inside = np.asarray(anatomy.is_valid(poses)).reshape(-1)
         free = collision.collision_free(self.skeleton, poses, self.config.tolerance).reshape(-1)
-        return inside & free
+        ok = inside & free
+        if self.mesh_rig is not None:
+            flat = np.asarray(poses).reshape(-1, 16, 3)
+            for i in np.nonzero(ok)[0]:
+                ok[i] = not collision.mesh_collides(self.mesh_rig, flat[i], stride=3)
+        return ok
 
     # --- drawing ------------------------------------------------------------------------
     def _draw(self, rng: np.random.Generator, n: int, mode: str | None) -> PoseBatch:

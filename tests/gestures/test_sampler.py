@@ -98,3 +98,13 @@ def test_gesture_subset_and_unknown_name():
     assert set(b.gesture) <= {"peace", "fist"}
     with pytest.raises(ValueError, match="did you mean"):
         PoseSampler(gestures=["peaces"])
+
+
+def test_exact_mesh_mode():
+    """With mesh_rig set, every returned pose also passes the mesh test."""
+    from synth.hand.models import load_model
+
+    rig = load_model("open-hand", "right")
+    s = PoseSampler(mesh_rig=rig)
+    batch = s.sample(np.random.default_rng(9), 12)
+    assert not any(collision.mesh_collides(rig, p, stride=3) for p in batch.poses)
