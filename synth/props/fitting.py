@@ -57,7 +57,7 @@ class FitConfig:
     accept_margin: float = 0.0002
     flex_tol_deg: float = 10.0
     flex_steps: int = 9
-    n_starts: int = 3
+    n_starts: int = 4
     lm_iters: int = 25
     refine_rounds: int = 2
     roll_jitter_deg: float = 15.0

@@ -80,15 +80,17 @@ def check_fit(fit: GraspFit, rig, pose_in: np.ndarray, names: tuple[str, ...]) -
         worst = max(worst, dist)
     # opposition: the mesh normals at the thumb's and another contact's closest points face apart
     if "thumb" in names and len(names) > 1:
-        # (face normals of the object mesh at the closest points; near a sharp edge of a thin
-        # part the closest face may be the rim, hence the loose bound: it rejects same-side
-        # contacts, dot ~ +1)
+        # independent of normals: the object lies between the thumb and another contact (the
+        # segment joining their closest vertices passes through the object's convex hull: cups
+        # and mugs are hollow)
         assert fit.opposition <= -0.3
         ids = [c.vertex_id for c in fit.contacts]
-        _, _, tri = trimesh.proximity.closest_point(fit.object_mesh(), V[ids])
-        n = fit.object_mesh().face_normals[tri]
         k = names.index("thumb")
-        assert min(float(n[i] @ n[k]) for i in range(len(ids)) if i != k) < 0.3
+        s = np.linspace(0.0, 1.0, 200)[:, None]
+        obj = fit.object_mesh().convex_hull
+        between = [bool(obj.contains(V[ids[k]] * (1 - s) + V[ids[i]] * s).any())
+                   for i in range(len(ids)) if i != k]
+        assert any(between), f"{fit.grasp} {fit.prop.name}: object not between the thumb and the others"
     return pen, worst
 
 
