@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--preset", default="standard")
     ap.add_argument("--memory", type=int, default=0, help="samples for the memory runs (0: skip)")
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--repeats", type=int, default=2, help="alternating repetitions of the scaling runs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -128,30 +129,18 @@ def main() -> None:
     print(f"per-sample work outside path tracing (1 spp, no denoiser, 1 thread): {o['steady_s'] / o['n_steady']:.3f} s/image wall, "
           f"{res['cpu_img_overhead']:.3f} CPU-s/image")
 
-    # 2. scaling, wall clock incl. start-up: 2 processes x 1 thread vs 1 process x {1, 2} threads
-    t = time.perf_counter()
-    collect(spawn({"job": job(tmp / "c1", args), "ids": ids, "threads": 1, "warmup": 1}))
-    wall_1p1t = time.perf_counter() - t
-    t = time.perf_counter()
-    collect(spawn({"job": job(tmp / "c2", args), "ids": ids, "threads": 2, "warmup": 1}))
-    wall_1p2t = time.perf_counter() - t
-    t = time.perf_counter()
-    procs = [spawn({"job": job(tmp / "c3", args), "ids": ids[k * n // 2:(k + 1) * n // 2], "threads": 1,
-                    "warmup": 1}) for k in range(2)]
-    kids = [collect(p) for p in procs]
-    wall_2p1t = time.perf_counter() - t
-    steady_2p = max(k["steady_s"] / k["n_steady"] for k in kids)
-    cpu_2p = sum(k["cpu_s"] for k in kids) / sum(k["n_steady"] for k in kids)
-    print(f"{n} images, wall incl. start-up: 1p x 1t {wall_1p1t:.1f} s, 1p x 2t {wall_1p2t:.1f} s, 2p x 1t {wall_2p1t:.1f} s")
-    print(f"scaling 2 processes vs 1 (1 thread each): {wall_1p1t / wall_2p1t:.2f}x (ideal 2); "
-          f"vs 1 process x 2 threads: {wall_1p2t / wall_2p1t:.2f}x; "
-          f"per-image in each of 2 processes: {steady_2p:.3f} s vs {res['s_img_1t']:.3f} s alone")
-    print(f"CPU-s/image: 2p x 1t {cpu_2p:.3f}, 1p x 1t {res['cpu_img_1t']:.3f}, 1p x 2t {res['cpu_img_2t']:.3f}; "
-          f"on 2 idle cores 2 processes would give ~{2 * res['cpu_img_1t'] / cpu_2p:.2f}x one 1-thread process and "
-          f"~{res['s_img_2t'] / (cpu_2p / 2):.2f}x one 2-thread process (if each process got a full core)")
-    res["throughput_2p"] = n / wall_2p1t
+    # 2. scaling, wall clock incl. start-up: 2 processes x 1 thread vs 1 process x {1, 2} threads.
+    # Configurations alternate, `--repeats` times; the minimum wall time of each is the least
+    # disturbed by other load on a shared machine.
+    def plain(tag: str, procs: int, threads: int) -> tuple[float, list[dict]]:
+        t = time.perf_counter()
+        kids = [spawn({"job": job(tmp / tag, args), "ids": ids[k * n // procs:(k + 1) * n // procs], "threads": threads,
+                       "warmup": 1}) for k in range(procs)]
+        out = [collect(p) for p in kids]
+        return time.perf_counter() - t, out
 
-    # 3. Ray: same job, 2 actors x 1 CPU
+    walls: dict[str, list[float]] = {"1p x 1t": [], "1p x 2t": [], "2p x 1t": [], "ray 2 x 1t": []}
+    cpu_2p: list[float] = []
     if not args.skip_ray:
         import ray
 
@@ -161,12 +150,27 @@ def main() -> None:
         t = time.perf_counter()
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         init_s = time.perf_counter() - t
-        t = time.perf_counter()
-        st = run_ray(JobConfig.from_dict(job(tmp / "r", args)), num_workers=2)
-        wall_ray = time.perf_counter() - t
-        print(f"ray: init {init_s:.1f} s; job {wall_ray:.1f} s with {st.workers} actors, {st.chunks} chunks; "
-              f"ray / plain processes = {wall_ray / wall_2p1t:.2f}x (incl. init: {(wall_ray + init_s) / wall_2p1t:.2f}x)")
+    for r in range(args.repeats):
+        walls["1p x 1t"].append(plain(f"c1_{r}", 1, 1)[0])
+        w, kids = plain(f"c3_{r}", 2, 1)
+        walls["2p x 1t"].append(w)
+        cpu_2p.append(sum(k["cpu_s"] for k in kids) / sum(k["n_steady"] for k in kids))
+        walls["1p x 2t"].append(plain(f"c2_{r}", 1, 2)[0])
+        if not args.skip_ray:
+            t = time.perf_counter()
+            run_ray(JobConfig.from_dict(job(tmp / f"r_{r}", args)), num_workers=2)  # 3. Ray, same job
+            walls["ray 2 x 1t"].append(time.perf_counter() - t)
+    if not args.skip_ray:
         ray.shutdown()
+    best = {k: min(v) for k, v in walls.items() if v}
+    print(f"{n} images, wall incl. process start-up (min of {args.repeats}; all runs): "
+          + "; ".join(f"{k} {best[k]:.1f} s {[round(x, 1) for x in v]}" for k, v in walls.items() if v))
+    print(f"scaling on 2 cores: 2 processes x 1 thread vs 1 process x 1 thread {best['1p x 1t'] / best['2p x 1t']:.2f}x "
+          f"(ideal 2); vs 1 process x 2 threads {best['1p x 2t'] / best['2p x 1t']:.2f}x; "
+          f"CPU-s/image in the 2 processes {min(cpu_2p):.3f} (1 process x 1 thread: {res['cpu_img_1t']:.3f})")
+    if not args.skip_ray:
+        print(f"ray: init {init_s:.1f} s (once per cluster); job with 2 actors / 2 plain processes = "
+              f"{best['ray 2 x 1t'] / best['2p x 1t']:.2f}x (+{best['ray 2 x 1t'] - best['2p x 1t']:.1f} s)")
 
     # 4. output volume per sample
     from synth.dataset.layout import read_manifest
