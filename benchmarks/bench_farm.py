@@ -12,7 +12,8 @@ Measured in one run (the machine is shared and noisy, so compare the ratios prin
 5. with ``--memory N``: resident memory of one worker over N samples (64 px, 1 spp) without
    recycling, and of Ray workers recycled every ``N/4`` samples.
 
-Run: ``python benchmarks/bench_farm.py [--n 16] [--resolution 256] [--preset standard] [--memory 1000]``.
+Run: ``python benchmarks/bench_farm.py [--n 16] [--resolution 256] [--preset standard] [--memory 1000]``;
+on a GPU node add ``--device gpu --skip-ray`` for the per-image GPU figure the 1 M-image plan needs.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def job(out: Path, args: argparse.Namespace, **render: object) -> dict:
-    r = {"resolution": args.resolution, "preset": args.preset}
+    r = {"resolution": args.resolution, "preset": args.preset, "device": args.device}
     r.update(render)
     return {"seed": 11, "count": args.n, "out": str(out), "render": r, "hand": {"side": "both"}}
 
@@ -95,6 +96,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=16, help="images per scaling run")
     ap.add_argument("--resolution", type=int, default=256)
     ap.add_argument("--preset", default="standard")
+    ap.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="Cycles device (gpu: per-image GPU figures)")
     ap.add_argument("--memory", type=int, default=0, help="samples for the memory runs (0: skip)")
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--repeats", type=int, default=2, help="alternating repetitions of the scaling runs")
