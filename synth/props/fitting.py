@@ -288,8 +288,8 @@ def _adjust_fingers(
     region_names: Sequence[str],
 ) -> tuple[np.ndarray, np.ndarray]:
     """Re-pose the fingers: per finger, flexion offsets within ``flex_tol_deg`` of ``pose0``
-    (degrees) chosen on a grid in passes (all three joints together, then the two distal
-    joints, then the thumb CMC abduction), each a batched forward pass. Returns the new pose
+    (degrees) chosen on a grid in two passes (all three joints together; then the two distal
+    joints, and the thumb CMC abduction), each a batched forward pass. Returns the new pose
     ``(16, 3)`` and vertices."""
     cfg = prob.cfg
     tol = cfg.flex_tol_deg
@@ -298,22 +298,26 @@ def _adjust_fingers(
     parts = rig.parts
     pose = pose0.copy()
     thumb_cmc = anatomy.JOINT_INDEX["thumb_cmc"]
-    # passes: (joint positions within each finger, degree of freedom); the last one opens or
-    # closes the thumb's palmar abduction (CMC), the thumb's main opening motion
-    passes = [((0, 1, 2), 0), ((1, 2), 0)] + ([((0,), 1)] if cfg.thumb_abduction else [])
-    for joints_used, dof in passes:
+    # two passes, each one batched forward: per finger the (joint position, dof) pairs moved
+    # together. First all three flexions; then the two distal flexions, and for the thumb its
+    # CMC palmar abduction (its main opening motion) when enabled.
+    all3 = [(0, 0), (1, 0), (2, 0)]
+    distal = [(1, 0), (2, 0)]
+    passes = [
+        {f: all3 for f in anatomy.FINGERS},
+        {f: ([(0, 1)] if f == "thumb" and cfg.thumb_abduction else distal) for f in anatomy.FINGERS},
+    ]
+    for moves in passes:
         poses = np.repeat(pose[None], B, axis=0)
-        fingers = anatomy.FINGERS if dof == 0 else ("thumb",)
-        for f in fingers:
-            for jj in joints_used:
+        for f, mv in moves.items():
+            for jj, dof in mv:
                 j = anatomy.joints_of(f)[jj]
                 poses[:, j, dof] = np.clip(pose[j, dof] + deltas, pose0[j, dof] - tol, pose0[j, dof] + tol)
         poses = anatomy.clamp(poses)
         hands = skinning.forward(rig, None, poses).vertices  # (B, V, 3)
         nV = hands.shape[1]
         d = prob.distances(hands.reshape(-1, 3), R, t).reshape(B, nV)  # (B, V)
-        for f in fingers:
-            fi = anatomy.FINGERS.index(f)
+        for fi, f in enumerate(anatomy.FINGERS):
             verts = np.nonzero(parts == fi + 3)[0]  # part ids: thumb 3 .. pinky 7
             pen = np.maximum(0.0, -d[:, verts].min(axis=1))
             costs = 20.0 * np.maximum(pen - cfg.pen_margin, 0.0)
