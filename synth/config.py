@@ -127,17 +127,29 @@ class HandConfig:
 
 @dataclass
 class CameraConfig:
-    """Camera sampling around the hand (metres, degrees).
+    """Camera sampling (metres, degrees).
 
     Attributes:
-        distance: (min, max) camera distance to the hand centre.
-        fov: (min, max) horizontal field of view.
-        elevation: (min, max) camera elevation above the hand's horizontal plane.
-        jitter: maximum offset of the look-at point from the hand centre, as a fraction of
-            the hand's bounding radius.
+        mode: ``mixed`` (draw third-person / egocentric / selfie views with the weights below),
+            one of those three modes only, or ``orbit`` (the simple orbit camera below).
+            Natural modes keep the forearm's cut out of frame and the hand within ``fraction``
+            of the short image side (see :mod:`synth.scene.viewpoint`).
+        third_person, egocentric, selfie: mixture weights of ``mixed``.
+        fraction: (min, max) hand extent as a fraction of the short image side.
+        focal_mm: (min, max) 35 mm-equivalent focal length.
+        allow_truncation: let the hand leave the frame (natural modes).
+        distance, fov, elevation, jitter: the ``orbit`` camera: distance to the hand centre,
+            horizontal field of view, elevation, look-at jitter (fraction of the hand radius).
     """
 
-    distance: tuple[float, float] = (0.35, 0.6)
+    mode: str = "mixed"
+    third_person: float = 0.5
+    egocentric: float = 0.25
+    selfie: float = 0.25
+    fraction: tuple[float, float] = (0.3, 0.7)
+    focal_mm: tuple[float, float] = (24.0, 85.0)
+    allow_truncation: bool = False
+    distance: tuple[float, float] = (0.45, 0.7)
     fov: tuple[float, float] = (35.0, 45.0)
     elevation: tuple[float, float] = (-60.0, 80.0)
     jitter: float = 0.15
@@ -145,15 +157,71 @@ class CameraConfig:
 
 @dataclass
 class LightingConfig:
-    """Default lighting: an environment of constant colour plus one area key light.
+    """Lighting and backgrounds (see :mod:`synth.scene.lighting`).
 
     Attributes:
-        world_strength: (min, max) ambient world strength.
-        key_power: (min, max) key light power in watts.
+        mode: ``natural`` (HDRI / sky / studio environments, 1-3 local lights, varied
+            backgrounds) or ``basic`` (a uniform world and one area key light).
+        hdri, sky, studio: environment weights (natural).
+        hdri_strength: (min, max) HDRI strength.
+        hdri_dirs: extra directories of .exr/.hdr HDRIs (the bundled Blender HDRIs are always used).
+        n_lights: (min, max) number of local lights.
+        kelvin: (min, max) colour temperature of local lights.
+        light_power: (min, max) local light power, watts.
+        bg_environment, bg_solid, bg_gradient, bg_noise, bg_image: weights of what the camera
+            sees behind the hand (the environment itself, procedural, or a backplate image).
+        background_dirs: directories of background images (needed when ``bg_image`` > 0).
+        world_strength, key_power: the ``basic`` mode's world strength and key light watts.
     """
 
-    world_strength: tuple[float, float] = (0.2, 0.5)
-    key_power: tuple[float, float] = (4.0, 12.0)
+    mode: str = "natural"
+    hdri: float = 0.6
+    sky: float = 0.2
+    studio: float = 0.2
+    hdri_strength: tuple[float, float] = (0.5, 2.0)
+    hdri_dirs: list[str] = field(default_factory=list)
+    n_lights: tuple[int, int] = (1, 3)
+    kelvin: tuple[float, float] = (2700.0, 6500.0)
+    light_power: tuple[float, float] = (10.0, 80.0)
+    bg_environment: float = 0.5
+    bg_solid: float = 0.15
+    bg_gradient: float = 0.15
+    bg_noise: float = 0.2
+    bg_image: float = 0.0
+    background_dirs: list[str] = field(default_factory=list)
+    world_strength: tuple[float, float] = (0.2, 0.6)
+    key_power: tuple[float, float] = (5.0, 20.0)
+
+
+@dataclass
+class AppearanceConfig:
+    """Skin appearance (see :mod:`synth.scene.skin`).
+
+    Attributes:
+        skin: ``monk`` (melanin/haemoglobin skin across the 10 Monk steps, lighter palms,
+            nails, pores) or ``basic`` (four flat tones).
+        monk_weights: 10 weights of Monk steps 1..10 (balance the tone distribution).
+        polish_prob: probability of nail polish.
+    """
+
+    skin: str = "monk"
+    monk_weights: list[float] = field(default_factory=lambda: [1.0] * 10)
+    polish_prob: float = 0.1
+
+
+@dataclass
+class PostConfig:
+    """Post effects on the RGB image only, recorded in ``attributes.post`` (:mod:`synth.scene.post`).
+
+    Attributes:
+        blur_prob, motion_prob, noise_prob, jpeg_prob: probabilities of a defocus-like blur,
+            a linear motion blur, sensor noise and JPEG compression.
+    """
+
+    blur_prob: float = 0.1
+    motion_prob: float = 0.05
+    noise_prob: float = 0.3
+    jpeg_prob: float = 0.3
 
 
 @dataclass
@@ -188,6 +256,8 @@ class JobConfig:
     hand: HandConfig = field(default_factory=HandConfig)
     camera: CameraConfig = field(default_factory=CameraConfig)
     lighting: LightingConfig = field(default_factory=LightingConfig)
+    appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
+    post: PostConfig = field(default_factory=PostConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     version: int = CONFIG_VERSION
 
@@ -249,8 +319,56 @@ class JobConfig:
                                    ("lighting.key_power", li.key_power, (0.0, 1e5))):
             need(lim[0] <= lo <= hi <= lim[1], key, f"must be (min, max) with {lim[0]} <= min <= max <= {lim[1]}")
         need(0.0 <= c.jitter <= 1.0, "camera.jitter", "must be in 0..1")
+        modes = ("mixed", "third_person", "egocentric", "selfie", "orbit")
+        need(c.mode in modes, "camera.mode", f"must be one of {', '.join(modes)}, got {c.mode!r}")
+        need(li.mode in ("natural", "basic"), "lighting.mode", f"must be natural or basic, got {li.mode!r}")
+        a = self.appearance
+        need(a.skin in ("monk", "basic"), "appearance.skin", f"must be monk or basic, got {a.skin!r}")
+        need(len(a.monk_weights) == 10 and min(a.monk_weights) >= 0 and sum(a.monk_weights) > 0,
+             "appearance.monk_weights", "must be 10 non-negative weights, not all zero")
+        need(0.0 <= a.polish_prob <= 1.0, "appearance.polish_prob", "must be in 0..1")
+        from synth.scene import lighting as _lighting
+        from synth.scene.post import PostConfig as _Post
+        from synth.scene.viewpoint import ViewpointConfig as _View
+
+        for key, build in (("camera", lambda: _View(**self.viewpoint_kwargs())),
+                           ("lighting", lambda: _lighting.LightingConfig(**self.lighting_kwargs())),
+                           ("post", lambda: _Post(**dataclasses.asdict(self.post)))):
+            try:
+                build()
+            except ValueError as exc:
+                raise ConfigError(f"{key}: {exc}") from exc
+        for key, dirs, suffixes, what in (("lighting.hdri_dirs", li.hdri_dirs, _lighting.HDRI_SUFFIXES, "HDRI"),
+                                          ("lighting.background_dirs", li.background_dirs, _lighting.IMAGE_SUFFIXES,
+                                           "background")):
+            for d in dirs:
+                try:
+                    _lighting.list_files(d, suffixes, what)
+                except ValueError as exc:
+                    raise ConfigError(f"{key}: {exc}") from exc
+
         bad = [p for p in self.output.passes if p not in ("rgb", "depth", "parts", "normals")]
         need(not bad, "output.passes", f"unknown pass(es) {', '.join(bad)}; choose from rgb, depth, parts, normals")
+
+    # ---- sampler configs -----------------------------------------------------------------
+    def viewpoint_kwargs(self) -> dict[str, Any]:
+        """Arguments of :class:`synth.scene.viewpoint.ViewpointConfig` for this job."""
+        c = self.camera
+        weights = {"third_person": c.third_person, "egocentric": c.egocentric, "selfie": c.selfie}
+        if c.mode in weights:
+            weights = {c.mode: 1.0}
+        return {"modes": weights, "fraction": tuple(c.fraction), "focal_mm": tuple(c.focal_mm),
+                "allow_truncation": c.allow_truncation}
+
+    def lighting_kwargs(self) -> dict[str, Any]:
+        """Arguments of :class:`synth.scene.lighting.LightingConfig` for this job."""
+        li = self.lighting
+        return {"env_weights": {"hdri": li.hdri, "sky": li.sky, "studio": li.studio},
+                "hdri_strength": tuple(li.hdri_strength), "hdri_dirs": tuple(li.hdri_dirs),
+                "n_lights": tuple(li.n_lights), "kelvin": tuple(li.kelvin), "light_power": tuple(li.light_power),
+                "background_weights": {"environment": li.bg_environment, "solid": li.bg_solid,
+                                       "gradient": li.bg_gradient, "noise": li.bg_noise, "image": li.bg_image},
+                "background_dirs": tuple(li.background_dirs), "table_prob": 0.0}
 
 
 # ---- YAML and overrides -----------------------------------------------------------------

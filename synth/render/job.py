@@ -73,9 +73,14 @@ def load_rigs(cfg: JobConfig) -> dict[str, HandRig]:
 def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
     """Static render topology per side: the rig's triangles, smooth-shaded, no subdivision (so
     the saved mesh, the keypoints and the rendered surface are the same geometry)."""
-    return {s: HandMesh(side=s, faces=r.faces.astype(np.int64),
-                        face_parts=face_parts_from_vertex_parts(r.faces, r.parts), face_uvs=r.face_uvs)
-            for s, r in rigs.items()}
+    from synth.scene.skin import skin_attributes
+
+    out = {}
+    for s, r in rigs.items():
+        palm, nail = skin_attributes(r)
+        out[s] = HandMesh(side=s, faces=r.faces.astype(np.int64), face_parts=face_parts_from_vertex_parts(r.faces, r.parts),
+                          face_uvs=r.face_uvs, palm=palm, nail=nail)
+    return out
 
 
 def make_renderer(cfg: JobConfig, meshes: dict[str, HandMesh]) -> Renderer:
@@ -165,14 +170,22 @@ def render_sample(
     rig = rigs[spec.hand.side]
     vertices, keypoints = posed_world(rig, spec.hand)
     passes = renderer.render(spec, vertices)
+    appearance = appearance_attributes(spec)
+    if "post" in spec.extra:  # camera effects on the RGB only; labels describe the sharp geometry
+        from synth.scene.post import apply_post
+
+        passes.rgb = apply_post(passes.rgb, spec.extra["post"])
+    if passes.info:
+        appearance.update(passes.info)
     kc = (keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
     caption, attrs = "", {}
     if describe is not None:
         gesture = None if spec.hand.gesture == "free" else spec.hand.gesture
         caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, gesture,
                                   palm_normal_cam=palm_normal(kc, spec.hand.side), keypoints_cam=kc,
-                                  extra={"skin_tone": spec.material.skin_tone},
+                                  extra=caption_words(spec),
                                   rng=np.random.default_rng(np.random.SeedSequence([cfg.seed, i, 1])))
+    attrs = {**attrs, **appearance}
     hand_model = {"name": spec.hand.model, "side": spec.hand.side,
                   "shape": dict(zip(rig.shape_names, map(float, spec.hand.shape), strict=True)),
                   "pose_deg": spec.hand.pose_deg.tolist(), "pose_native": to_native(rig, spec.hand.pose_deg).tolist(),
@@ -180,6 +193,41 @@ def render_sample(
     label = build_label(spec, keypoints, vertices, passes.depth, passes.parts, hand_model,
                         render_info(cfg, renderer), caption, attrs)
     return RenderedSample(spec, passes, label, vertices, rig.faces)
+
+
+def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
+    """JSON-safe attributes of the sampled appearance (viewpoint, skin, lighting, post effects)."""
+    out: dict[str, Any] = {}
+    if "viewpoint" in spec.extra:
+        out.update(spec.extra["viewpoint"])
+    if "skin" in spec.extra:
+        sk = spec.extra["skin"]
+        out["skin"] = sk.attributes()
+        out["monk_skin_tone"] = sk.monk
+    if "lighting" in spec.extra:
+        out["lighting"] = spec.extra["lighting"].attributes()
+        out["lighting_type"] = spec.extra["lighting"].env.kind
+    if "post" in spec.extra:
+        out["post"] = spec.extra["post"].attributes()
+    return out
+
+
+def caption_words(spec: SampleSpec) -> dict[str, Any]:
+    """Appearance words for captions: skin tone, lighting, background, camera mode."""
+    words: dict[str, Any] = {"skin_tone": spec.material.skin_tone, "camera_mode": spec.camera_mode}
+    if "skin" in spec.extra:
+        words["skin_tone"] = spec.extra["skin"].tone_words
+    if "lighting" in spec.extra:
+        ls = spec.extra["lighting"]
+        words["lighting"] = ls.env.words
+        if ls.background.words:
+            words["background"] = ls.background.words
+    if "viewpoint" in spec.extra:
+        f = spec.extra["viewpoint"]["hand_fraction"]
+        framing = "close-up " if f > 0.55 else "wide " if f < 0.38 else ""
+        mode = {"third_person": "third-person", "egocentric": "first-person (egocentric)", "selfie": "selfie"}
+        words["camera_mode"] = framing + mode.get(spec.camera_mode, spec.camera_mode)
+    return words
 
 
 def dataset_meta(cfg: JobConfig) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -16,12 +16,16 @@ class HandMesh:
         faces: ``(F, 3)`` int triangles, counter-clockwise seen from outside.
         face_parts: ``(F,)`` uint8 part id of each triangle (1..7).
         face_uvs: ``(F, 3, 2)`` per-corner UVs, or None.
+        palm: ``(V,)`` palmar-side weight per vertex (skin shader), or None.
+        nail: ``(V,)`` nail weight per vertex (skin shader), or None.
     """
 
     side: str
     faces: np.ndarray
     face_parts: np.ndarray
     face_uvs: np.ndarray | None = None
+    palm: np.ndarray | None = None
+    nail: np.ndarray | None = None
 
 
 def face_parts_from_vertex_parts(faces: np.ndarray, vertex_parts: np.ndarray) -> np.ndarray:
@@ -47,6 +51,7 @@ class Passes:
     depth: np.ndarray
     parts: np.ndarray
     normals: np.ndarray
+    info: dict = field(default_factory=dict)
 
 
 def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
@@ -54,3 +59,31 @@ def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     x = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0)
     s = np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, np.float32(1.0 / 2.4)) - 0.055)
     return np.rint(s * 255.0).astype(np.uint8)
+
+
+#: Mid-grey the auto exposure maps the hand's median luminance to (linear).
+AUTO_EXPOSURE_TARGET = 0.2
+
+
+def auto_exposure(linear: np.ndarray, mask: np.ndarray, limit_stops: float = 3.0) -> float:
+    """Exposure (stops) a camera's auto exposure would pick: the hand's median linear luminance
+    (pixels where ``mask``) mapped to :data:`AUTO_EXPOSURE_TARGET`, clamped to +-``limit_stops``."""
+    if not mask.any():
+        return 0.0
+    lum = linear[mask] @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    med = float(np.median(lum))
+    if med <= 1e-6:
+        return limit_stops
+    return float(np.clip(np.log2(AUTO_EXPOSURE_TARGET / med), -limit_stops, limit_stops))
+
+
+def filmic_srgb8(linear: np.ndarray) -> np.ndarray:
+    """sRGB with a soft highlight shoulder: linear up to 0.6, then compressed smoothly so that
+    values up to ~4 map below 1 instead of clipping (keeps bright skin from burning out)."""
+    x = np.maximum(np.asarray(linear, dtype=np.float32), 0.0)
+    k = np.float32(0.6)
+    over = x > k
+    y = x.copy()
+    d = x[over] - k
+    y[over] = k + (1 - k) * (d / (d + (1 - k)))
+    return linear_to_srgb8(y)

@@ -182,8 +182,8 @@ class BackgroundSample:
 
     @property
     def words(self) -> str:
-        return {"environment": "", "solid": "against a plain background", "gradient": "against a soft gradient",
-                "noise": "against a textured background", "image": "against a busy background"}[self.kind]
+        return {"environment": "", "solid": "a plain background", "gradient": "a soft gradient background",
+                "noise": "a textured background", "image": "a photographic backdrop"}[self.kind]
 
 
 @dataclass(frozen=True)

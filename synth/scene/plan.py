@@ -13,6 +13,8 @@ key light sits on the camera's side.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 
@@ -131,6 +133,10 @@ def plan_sample(
     root = np.eye(4)
     root[:3, :3] = R
     root[:3, 3] = -R @ palm_centre(rig, shape, pose)
+    hand = HandSpec(model=cfg.hand.model, side=side, shape=shape, pose_deg=pose, root=root,
+                    gesture=gesture, gesture_category=category)
+    if cfg.camera.mode != "orbit" or cfg.lighting.mode == "natural" or cfg.appearance.skin == "monk":
+        return _plan_natural(cfg, i, rng, rig, hand)
 
     W, H = cfg.render.size
     c = cfg.camera
@@ -168,7 +174,67 @@ def plan_sample(
     tint = 1.0 + 0.2 * (2.0 * rng.random(3) - 1.0)
     background = BackgroundSpec(color=tuple(float(x) for x in np.clip(grey * tint, 0, 1)),
                                 strength=_uniform(rng, cfg.lighting.world_strength))
-    hand = HandSpec(model=cfg.hand.model, side=side, shape=shape, pose_deg=pose, root=root,
-                    gesture=gesture, gesture_category=category)
     return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=camera, material=material,
                       lights=(light,), background=background, camera_mode="orbit")
+
+
+@functools.lru_cache(maxsize=8)
+def _hdris(dirs: tuple[str, ...]) -> list:
+    from synth.scene.lighting import available_hdris
+
+    return available_hdris(dirs)
+
+
+@functools.lru_cache(maxsize=8)
+def _backgrounds(dirs: tuple[str, ...]) -> list:
+    from synth.scene.lighting import IMAGE_SUFFIXES, list_files
+
+    return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background")]
+
+
+def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig, hand: HandSpec) -> SampleSpec:
+    """Camera, skin, lighting and post effects from the appearance samplers (issue 5): natural
+    viewpoints around the posed hand, Monk-scale skin, HDRI / sky / studio light, backgrounds.
+
+    Draw order (fixed): camera, skin, lighting, post effects. The sampled objects are kept in
+    ``spec.extra`` (``viewpoint``, ``skin``, ``lighting``, ``post``) for the renderer and labels.
+    """
+    from synth.scene import lighting as lt
+    from synth.scene.post import PostConfig, sample_post
+    from synth.scene.skin import sample_skin
+    from synth.scene.viewpoint import ViewpointConfig, sample_viewpoint
+
+    W, H = cfg.render.size
+    vertices, keypoints = posed_world(rig, hand)
+    vp = sample_viewpoint(rng, vertices, rig.parts, keypoints, hand.side, W, H, ViewpointConfig(**cfg.viewpoint_kwargs()))
+    extra: dict[str, object] = {"viewpoint": vp.attributes()}
+    if cfg.appearance.skin == "monk":
+        sk = sample_skin(rng, np.asarray(cfg.appearance.monk_weights), cfg.appearance.polish_prob)
+        material = MaterialSpec(base_color=sk.back_color, roughness=sk.roughness, subsurface_weight=1.0,
+                                subsurface_radius=sk.subsurface_radius, skin_tone=f"monk {sk.monk} ({sk.tone_words})")
+        extra["skin"] = sk
+    else:
+        tones = list(SKIN_TONES)
+        tone = tones[int(rng.integers(len(tones)))]
+        material = MaterialSpec(base_color=SKIN_TONES[tone], roughness=_uniform(rng, (0.35, 0.6)),
+                                subsurface_weight=0.1, skin_tone=tone)
+    centre = vertices[rig.parts >= 2].mean(axis=0)
+    if cfg.lighting.mode == "natural":
+        lcfg = lt.LightingConfig(**cfg.lighting_kwargs())
+        ls = lt.sample_lighting(rng, lcfg, _hdris(tuple(cfg.lighting.hdri_dirs)), centre, vp.camera.position,
+                                _backgrounds(tuple(cfg.lighting.background_dirs)))
+        extra["lighting"] = ls
+        lights = tuple(LightSpec(position=li.position, target=li.target, power=li.power, size=li.size, color=li.color)
+                       for li in ls.lights)
+        background = BackgroundSpec(color=ls.background.color_a, strength=ls.env.strength)
+    else:
+        fwd = vp.camera.position - centre
+        fwd /= np.linalg.norm(fwd)
+        lights = (LightSpec(position=tuple(float(x) for x in centre + fwd), target=tuple(float(x) for x in centre),
+                            power=_uniform(rng, cfg.lighting.key_power), size=0.3),)
+        grey = _uniform(rng, (0.05, 0.6))
+        background = BackgroundSpec(color=(grey, grey, grey), strength=_uniform(rng, cfg.lighting.world_strength))
+    post = sample_post(rng, PostConfig(**dataclasses.asdict(cfg.post)))
+    extra["post"] = post
+    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=vp.camera, material=material,
+                      lights=lights, background=background, camera_mode=vp.mode, extra=extra)

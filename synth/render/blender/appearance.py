@@ -79,12 +79,12 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     tone_var = N.new("ShaderNodeMix")
     tone_var.data_type = "RGBA"
     tone_var.blend_type = "MULTIPLY"
-    tone_var.inputs["Factor"].default_value = 0.15
+    tone_var.inputs["Factor"].default_value = 0.08
     L.new(mix.outputs[2], tone_var.inputs[6])
     L.new(tone_noise.outputs["Color"], tone_var.inputs[7])
     # pores / fine wrinkles: high-frequency noise into a bump
     pores = N.new("ShaderNodeTexNoise")
-    pores.inputs["Scale"].default_value = 900.0
+    pores.inputs["Scale"].default_value = 350.0
     pores.inputs["Detail"].default_value = 4.0
     L.new(tex.outputs["Object"], pores.inputs["Vector"])
     bump = N.new("ShaderNodeBump")
@@ -117,7 +117,7 @@ def set_skin(h: SkinHandles, s: SkinSample) -> None:
     b = h.skin_bsdf.inputs
     b["Roughness"].default_value = s.roughness
     b["Subsurface Radius"].default_value = s.subsurface_radius
-    h.bump.inputs["Strength"].default_value = s.bump
+    h.bump.inputs["Strength"].default_value = 0.25 * s.bump  # subtle: pores are sub-pixel at dataset sizes
     n = h.nail_bsdf.inputs
     n["Base Color"].default_value = (*(s.polish or s.nail_color), 1.0)
     n["Roughness"].default_value = s.nail_gloss if s.polish is None else 0.08

@@ -36,7 +36,7 @@ import numpy as np
 from synth._lazy import require
 from synth.config import PRESETS, RenderConfig
 from synth.render.exr import read_exr
-from synth.render.types import HandMesh, Passes, linear_to_srgb8
+from synth.render.types import HandMesh, Passes, auto_exposure, filmic_srgb8, linear_to_srgb8
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
@@ -217,9 +217,37 @@ class BlenderRenderer:
             mat.pass_index = pid
             self.materials[pid] = mat
 
+        # Appearance (issue 5): Monk-scale skin with palms, pores and nails; HDRI / sky / studio
+        # world with camera-visible backgrounds; a pool of local lights. The simple skin group and
+        # key light above stay for specs without sampled appearance (lighting.mode=basic).
+        from synth.render.blender import appearance
+
+        self.app_skin = appearance.build_skin_group("synth_skin_monk")
+        self.app_world = appearance.build_world("synth_world_natural")
+        self.app_lights = appearance.build_lights(scene)
+        self.basic_world = world
+        self.materials_monk = {}
+        for pid in range(1, 8):
+            mat = bpy.data.materials.new(f"synth_skin_monk_part{pid}")
+            mat.use_nodes = True
+            nt = mat.node_tree
+            nt.nodes.clear()
+            grp = nt.nodes.new("ShaderNodeGroup")
+            grp.node_tree = self.app_skin.group
+            out = nt.nodes.new("ShaderNodeOutputMaterial")
+            nt.links.new(grp.outputs[0], out.inputs["Surface"])
+            aov_out = nt.nodes.new("ShaderNodeOutputAOV")
+            aov_out.aov_name = _PART_AOV
+            aov_out.inputs["Value"].default_value = float(pid)
+            mat.pass_index = pid
+            self.materials_monk[pid] = mat
+        self._skin_mode = "basic"
+
         self.objects = {}
         for side, hm in self.meshes.items():
             self.objects[side] = self._build_hand_object(side, hm)
+            if hm.palm is not None and hm.nail is not None:
+                appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail)
 
     def _build_skin_group(self) -> None:
         bpy = _bpy()
@@ -279,6 +307,28 @@ class BlenderRenderer:
         data.shift_y = float((K[1, 2] - (H - 1) / 2.0) / W)
         self.camera.matrix_world = _matrix(cam.cam_to_world @ _CV_TO_BLENDER_CAM)
 
+        from synth.render.blender import appearance
+
+        skin = spec.extra.get("skin")
+        mode = "monk" if skin is not None else "basic"
+        if mode != self._skin_mode:  # swap the material slots (same part ids, other shader)
+            mats = self.materials_monk if mode == "monk" else self.materials
+            for obj in self.objects.values():
+                for k in range(7):
+                    obj.data.materials[k] = mats[k + 1]
+            self._skin_mode = mode
+        if skin is not None:
+            appearance.set_skin(self.app_skin, skin)
+        lighting = spec.extra.get("lighting")
+        if lighting is not None:
+            self.scene.world = self.app_world.world
+            appearance.set_world(self.app_world, lighting)
+            appearance.set_lights(self.app_lights, lighting, lambda p, t: _matrix(_light_pose(p, t)))
+            self.light.hide_render = True
+        else:
+            self.scene.world = self.basic_world
+            for obj in self.app_lights:
+                obj.hide_render = True
         mat = spec.material
         b = self.bsdf.inputs
         b["Base Color"].default_value = (*mat.base_color, 1.0)
@@ -287,6 +337,8 @@ class BlenderRenderer:
         b["Subsurface Radius"].default_value = mat.subsurface_radius
         b["Subsurface Scale"].default_value = 1.0
 
+        if lighting is not None:
+            return
         bg = spec.background
         self.world_bg.inputs["Color"].default_value = (*bg.color, 1.0)
         self.world_bg.inputs["Strength"].default_value = bg.strength
@@ -335,7 +387,12 @@ class BlenderRenderer:
         nw = np.stack([ch[f"{L}.Normal.{c}"][hit] for c in "XYZ"], axis=-1)
         n = nw @ spec.camera.world_to_cam[:3, :3].T.astype(np.float32)
         nc[hit] = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
-        return Passes(rgb=linear_to_srgb8(rgb_lin), depth=depth, parts=parts, normals=nc)
+        info: dict = {}
+        if "lighting" in spec.extra:  # natural lighting: auto exposure on the hand, soft highlights
+            ev = auto_exposure(rgb_lin, hit)
+            info["auto_exposure_stops"] = round(ev, 4)
+            return Passes(rgb=filmic_srgb8(rgb_lin * np.float32(2.0**ev)), depth=depth, parts=parts, normals=nc, info=info)
+        return Passes(rgb=linear_to_srgb8(rgb_lin), depth=depth, parts=parts, normals=nc, info=info)
 
     def close(self) -> None:
         """Free the temporary directory (the Blender data stays until the next reset)."""
