@@ -17,6 +17,8 @@ _OPTION_KEYS = {
     "resolution": "render.resolution", "samples": "render.samples", "preset": "render.preset",
     "device": "render.device", "engine": "render.engine", "renderer": "render.renderer",
     "side": "hand.side", "gestures": "hand.gestures", "save_mesh": "output.save_mesh",
+    "hdri_dir": "lighting.hdri_dirs", "background_dir": "lighting.background_dirs",
+    "allow_truncation": "camera.allow_truncation", "camera_mode": "camera.mode",
 }  # fmt: skip
 
 
@@ -26,9 +28,11 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
     items = []
     for name, key in _OPTION_KEYS.items():
         v = options.get(name)
-        if v is None or (name == "save_mesh" and v is False):
+        if v is None or (name in ("save_mesh", "allow_truncation") and v is False) or v == ():
             continue
-        if name == "gestures":
+        if name in ("hdri_dir", "background_dir"):
+            v = "[" + ",".join(str(d) for d in v) + "]"  # type: ignore[union-attr]
+        elif name == "gestures":
             v = "[" + ",".join(g.strip() for g in str(v).split(",") if g.strip()) + "]"
         elif isinstance(v, bool):
             v = "true" if v else "false"
@@ -50,6 +54,12 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
 @click.option("--side", type=click.Choice(["right", "left", "both"]), help="Hand side(s).")
 @click.option("--gestures", type=str, help="Comma-separated gesture names.")
 @click.option("--save-mesh", is_flag=True, default=False, help="Also write mesh/ID.npz (world vertices, faces).")
+@click.option("--camera-mode", type=click.Choice(["mixed", "third_person", "egocentric", "selfie", "orbit"]),
+              help="Camera distribution (mixed: third-person, egocentric and selfie views).")
+@click.option("--allow-truncation", is_flag=True, default=False, help="Let the hand leave the frame.")
+@click.option("--hdri-dir", multiple=True, type=click.Path(), help="Extra HDRI directory (repeatable).")
+@click.option("--background-dir", multiple=True, type=click.Path(),
+              help="Background image directory (repeatable; enables backplate backgrounds).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted config override (repeatable).")
 @click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")
