@@ -282,7 +282,7 @@ def _mug(rng: np.random.Generator) -> Prop:
     handle = ArcTube("ceramic", _T((cx, 0.0, 0.0), _rx(90.0)), major=major, tube=tube,
                      a0=-(np.pi - a), a1=np.pi - a, n_arc=28)
     return _assemble("mug", "container", [body, handle],
-                     ("large_diameter", "precision_disk", "sphere_4_finger", "prismatic_2_finger"),
+                     ("large_diameter", "sphere_4_finger", "prismatic_2_finger"),
                      rng, {"radius": R, "height": H, "wall": wall, "handle_radius": major,
                            "handle_tube": tube})
 
@@ -315,8 +315,8 @@ def _cup(rng: np.random.Generator) -> Prop:
                      [rb - wall, -H / 2 + wall], [0, -H / 2 + wall]])
     body = Revolved("paper", profile=prof, sections=56)
     return _assemble("cup", "container", [body],
-                     ("large_diameter", "medium_wrap", "power_disk", "precision_disk",
-                      "precision_sphere", "sphere_4_finger"),
+                     ("large_diameter", "medium_wrap", "precision_disk", "precision_sphere",
+                      "sphere_4_finger"),
                      rng, {"bottom_radius": rb, "top_radius": rt, "height": H})
 
 
@@ -353,8 +353,7 @@ def _ball(rng: np.random.Generator) -> Prop:
     r = rng.uniform(0.027, 0.037)  # tennis ball 3.3 cm, baseball 3.7 cm
     body = Sphere("rubber", radius=r)
     return _assemble("ball", "ball", [body],
-                     ("power_sphere", "precision_sphere", "sphere_4_finger", "sphere_3_finger",
-                      "tripod", "quadpod"),
+                     ("precision_sphere", "sphere_4_finger", "sphere_3_finger", "tripod", "quadpod"),
                      rng, {"radius": r})
 
 
@@ -413,7 +412,7 @@ def _book(rng: np.random.Generator) -> Prop:
         return out
 
     return _assemble("book", "book", [body],
-                     ("parallel_extension", "prismatic_4_finger", "palmar"),
+                     ("prismatic_4_finger", "palmar"),
                      rng, {"width": w, "height": h, "thickness": t}, pages, ("pages",))
 
 
