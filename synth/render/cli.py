@@ -63,8 +63,11 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted config override (repeatable).")
 @click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")
+@click.option("--force", is_flag=True, default=False,
+              help="Resume into a directory made by a different config (its complete samples are kept).")
 @farm_options
-def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, **options: object) -> None:
+def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, force: bool,
+                   **options: object) -> None:
     """Render COUNT labelled samples into OUT (rgb, depth, parts, normals, labels).
 
     Sample i depends only on the job seed and i, so shards (--shard I/N, Slurm/Kubernetes array
@@ -77,12 +80,16 @@ def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bo
     if not cfg.out:
         raise click.UsageError("--out is required (or 'out' in the --config file)")
     # Plain runs go to run() below; --shard / array-job indices / --executor ray to the farm layer.
-    render_farm(cfg, options, resume=not no_resume, run_local=run)
+    render_farm(cfg, options, resume=not no_resume, run_local=lambda c, r: run(c, r, force=force))
 
 
-def run(cfg: JobConfig, resume: bool = True) -> None:
-    """Run a job with a progress bar, turning expected failures into one-line errors."""
-    from rich.progress import Progress
+def run(cfg: JobConfig, resume: bool = True, force: bool = False) -> None:
+    """Run a job with progress (a rich bar with samples/s and ETA on a terminal, periodic log
+    lines otherwise), turning expected failures into one-line errors."""
+    import sys
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from synth.dataset.layout import DatasetError
     from synth.hand.rig import RigError
@@ -90,9 +97,34 @@ def run(cfg: JobConfig, resume: bool = True) -> None:
     from synth.render.job import run_job
 
     try:
-        with Progress(transient=True) as bar:
-            task = bar.add_task("rendering", total=cfg.count)
-            stats = run_job(cfg, progress=lambda _i: bar.advance(task), resume=resume)
+        if sys.stderr.isatty():
+            cols = (TextColumn("rendering"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("{task.fields[rate]:.2f} samples/s"), TimeRemainingColumn())
+            with Progress(*cols, transient=True) as bar:
+                task = bar.add_task("rendering", total=cfg.count, rate=0.0)
+                t0 = time.perf_counter()
+                done = [0]
+
+                def tick(_i: int) -> None:
+                    done[0] += 1
+                    bar.update(task, advance=1, rate=done[0] / max(time.perf_counter() - t0, 1e-9))
+
+                stats = run_job(cfg, progress=tick, resume=resume, force=force)
+        else:  # farm logs: a plain line every 30 s
+            t0 = last = time.perf_counter()
+            done = [0]
+
+            def log_line(_i: int) -> None:
+                nonlocal last
+                done[0] += 1
+                now = time.perf_counter()
+                if now - last >= 30.0 or done[0] == cfg.count:
+                    rate = done[0] / max(now - t0, 1e-9)
+                    eta = (cfg.count - done[0]) / rate if rate > 0 else float("inf")
+                    click.echo(f"rendered {done[0]}/{cfg.count} samples, {rate:.2f} samples/s, ETA {eta:.0f} s", err=True)
+                    last = now
+
+            stats = run_job(cfg, progress=log_line, resume=resume, force=force)
     except (DeviceError, DatasetError, RigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     n = len(stats.written)

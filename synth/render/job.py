@@ -230,12 +230,46 @@ def caption_words(spec: SampleSpec) -> dict[str, Any]:
     return words
 
 
+def _blender_version() -> str | None:
+    """Version of the installed bpy (read from package metadata: no bpy import), or of the
+    running Blender when synth runs inside a Blender binary."""
+    import sys
+    from importlib import metadata
+
+    if "bpy" in sys.modules and hasattr(sys.modules["bpy"], "app"):
+        return str(sys.modules["bpy"].app.version_string)
+    try:
+        return metadata.version("bpy")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def hand_model_provenance(cfg: JobConfig) -> dict[str, Any]:
+    """Name, asset files (sha256), licence and provenance of the hand model(s) of the job."""
+    import hashlib
+    from pathlib import Path
+
+    from synth.hand.models import BUILTIN, assets_dir, load_model
+
+    out: dict[str, Any] = {"name": cfg.hand.model, "sides": {}}
+    for side in sides_of(cfg):
+        rig = load_model(cfg.hand.model, side)
+        path = assets_dir() / BUILTIN[cfg.hand.model][side] if cfg.hand.model in BUILTIN else Path(cfg.hand.model)
+        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        out["sides"][side] = {"file": path.name, "sha256": digest, "vertices": rig.n_vertices}
+        out["licence"] = rig.licence
+        out["provenance"] = rig.provenance
+    return out
+
+
 def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
     """The ``dataset.json`` content this job contributes."""
     from synth.hand.keypoints import schema
     from synth.hand.rig import PART_IDS
 
-    return {"generator": f"synth {__version__}", "config": cfg.to_dict(), "keypoints": schema(),
+    return {"generator": {"name": "synth", "version": __version__, "blender": _blender_version(),
+                          "numpy": np.__version__},
+            "hand_model": hand_model_provenance(cfg), "config": cfg.to_dict(), "keypoints": schema(),
             "part_ids": PART_IDS,
             "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
             "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
@@ -298,6 +332,7 @@ def run_job(
     ids: Iterable[int] | None = None,
     progress: Callable[[int], None] | None = None,
     resume: bool = True,
+    force: bool = False,
 ) -> JobStats:
     """Render the job's samples into ``cfg.out`` with the dataset writer.
 
@@ -306,6 +341,7 @@ def run_job(
         ids: sample ids (default ``start .. start + count - 1``).
         progress: called with each written id.
         resume: skip ids already complete in the output directory.
+        force: resume even into a directory made by a different config.
     """
     from synth.dataset.writer import DatasetWriter
 
@@ -315,7 +351,7 @@ def run_job(
     ids = list(range(cfg.start, cfg.start + cfg.count)) if ids is None else list(ids)
     stats = JobStats()
     session = RenderSession(cfg)  # before the writer: a bad model or gesture name leaves no directory
-    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume)
+    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force)
     try:
         done = writer.completed_ids()
         stats.skipped = [i for i in ids if i in done]
