@@ -61,20 +61,19 @@ def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     return np.rint(s * 255.0).astype(np.uint8)
 
 
-#: Mid-grey the auto exposure maps the hand's median luminance to (linear).
-AUTO_EXPOSURE_TARGET = 0.2
-
-
-def auto_exposure(linear: np.ndarray, mask: np.ndarray, limit_stops: float = 3.0) -> float:
-    """Exposure (stops) a camera's auto exposure would pick: the hand's median linear luminance
-    (pixels where ``mask``) mapped to :data:`AUTO_EXPOSURE_TARGET`, clamped to +-``limit_stops``."""
-    if not mask.any():
+def auto_exposure(linear: np.ndarray, mask: np.ndarray, albedo: float, limit_stops: float = 4.0) -> float:
+    """Exposure (stops) of an incident-light meter at the hand: the light falling on the hand is
+    estimated as the hand's median linear luminance (pixels where ``mask``) divided by the skin's
+    albedo luminance, and exposed so that a surface of albedo ``a`` renders at ``a``. Skin tones
+    therefore keep their brightness whatever the light strength (dark skin stays dark, light
+    skin light), as a photographer metering for skin would. Clamped to +-``limit_stops``."""
+    if not mask.any() or albedo <= 0:
         return 0.0
-    lum = linear[mask] @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
-    med = float(np.median(lum))
-    if med <= 1e-6:
+    lum = np.asarray(linear, dtype=np.float32)[mask] @ np.array([0.2126, 0.7152, 0.0722], dtype=np.float32)
+    irradiance = float(np.median(lum)) / albedo
+    if irradiance <= 1e-6:
         return limit_stops
-    return float(np.clip(np.log2(AUTO_EXPOSURE_TARGET / med), -limit_stops, limit_stops))
+    return float(np.clip(np.log2(1.0 / irradiance), -limit_stops, limit_stops))
 
 
 def filmic_srgb8(linear: np.ndarray) -> np.ndarray:

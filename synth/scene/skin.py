@@ -186,4 +186,5 @@ def skin_attributes(rig: object) -> tuple[np.ndarray, np.ndarray]:
     c = np.sum(vn * palmar, axis=1)
     palm = np.clip((c + 0.15) / 0.6, 0.0, 1.0)
     palm = palm * palm * (3 - 2 * palm)  # smoothstep
+    palm[rig.parts == 1] *= 0.25  # type: ignore[attr-defined]  # the inner forearm is only slightly lighter
     return palm.astype(np.float32), np.asarray(rig.nail_mask, dtype=np.float32)  # type: ignore[attr-defined]

@@ -389,7 +389,10 @@ class BlenderRenderer:
         nc[hit] = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
         info: dict = {}
         if "lighting" in spec.extra:  # natural lighting: auto exposure on the hand, soft highlights
-            ev = auto_exposure(rgb_lin, hit)
+            skin = spec.extra.get("skin")
+            albedo = float(np.dot(skin.back_color if skin is not None else spec.material.base_color,
+                                  (0.2126, 0.7152, 0.0722)))
+            ev = auto_exposure(rgb_lin, hit, albedo) + float(spec.extra.get("exposure_jitter", 0.0))
             info["auto_exposure_stops"] = round(ev, 4)
             return Passes(rgb=filmic_srgb8(rgb_lin * np.float32(2.0**ev)), depth=depth, parts=parts, normals=nc, info=info)
         return Passes(rgb=linear_to_srgb8(rgb_lin), depth=depth, parts=parts, normals=nc, info=info)
