@@ -14,7 +14,7 @@ from synth.config import JobConfig
 #: The tiny job every farm test renders: real renderer, 64 px, 1 sample per pixel, both hands.
 TINY_JOB: dict[str, Any] = {
     "seed": 7,
-    "count": 8,
+    "count": 6,
     "render": {"resolution": 64, "samples": 1},
     "hand": {"side": "both"},
 }

@@ -146,11 +146,15 @@ def test_kubernetes_command_renders_its_index(reference: Path, tiny_job_yaml: Pa
     args = [str(tiny_job_yaml) if a == "/config/job.yaml" else str(out) if a == "/data/hands-1m" else a for a in argv[1:]]
     n_shards = int(argv[argv.index("--num-shards") + 1])
     rendered: list[int] = []
-    for index in (12, 99, 0):  # 8 ids over 100 shards: shards 12 and 99 hold ids 0 and 7, shard 0 none
+    n = TINY_JOB["count"]
+    # n < 100 ids over 100 shards: most shards are empty; run the first and last non-empty ones and an empty one.
+    full = [k for k in range(n_shards) if len(shard_range(0, n, ShardSpec(k, n_shards)))]
+    empty = next(k for k in range(n_shards) if k not in full)
+    for index in (full[0], full[-1], empty):
         res = CliRunner().invoke(cli, args, env={"JOB_COMPLETION_INDEX": str(index)})
         assert res.exit_code == 0, res.output
-        rendered += list(shard_range(0, TINY_JOB["count"], ShardSpec(index, n_shards)))
-    assert rendered == [0, 7]
+        rendered += list(shard_range(0, n, ShardSpec(index, n_shards)))
+    assert rendered == [0, n - 1]
     assert_same_dataset(out, reference, ids=rendered)
     res = CliRunner().invoke(cli, args, env={"JOB_COMPLETION_INDEX": "100"})
     assert res.exit_code == 2 and "outside 0..99" in res.output

@@ -53,7 +53,7 @@ def test_actor_killed_mid_chunk_is_replaced_and_every_sample_is_written_exactly_
     out = tmp_path / "ray"
     marker = tmp_path / "killed.pid"
     n = TINY_JOB["count"]
-    # chunks [0,1] [2,3] [4,5] [6,7]: the actor dies on 5 after writing 4 (so the redo must skip 4)
+    # chunks [0,1] [2,3] [4,5]: the actor dies on 5 after writing 4 (so the redo must skip 4)
     stats = run_ray(tiny_cfg(out), num_workers=2, chunk_size=2, before_sample=kill_self_at(5, out, marker, wait_for=4))
     assert marker.exists(), "the fault was not injected"
     assert stats.failures == 1 and stats.actors_started == 3
@@ -68,12 +68,12 @@ def test_workers_recycle_and_progress_is_aggregated(reference: Path, tmp_path: P
     seen: list[tuple[int, int]] = []
     n = TINY_JOB["count"]
     stats = run_ray(tiny_cfg(out), num_workers=2, chunk_size=2, recycle_after=2, progress=lambda d, t: seen.append((d, t)))
-    # 4 chunks of 2 on 2 slots: every process is retired after its 2 samples while work remains
+    # 3 chunks of 2 on 2 slots: every process is retired after its 2 samples while work remains
     # (how many spare actors start depends on timing: one may retire while the other restarts).
     pids = [pid for pid, _, _ in stats.rss_mb]
-    assert len(pids) == len(set(pids)) == 4  # one chunk per process
+    assert len(pids) == len(set(pids)) == n // 2  # one chunk per process
     assert all(samples == 2 for _, samples, _ in stats.rss_mb)
-    assert stats.recycled >= 2 and stats.actors_started == stats.workers + stats.recycled
+    assert stats.recycled >= 1 and stats.actors_started == stats.workers + stats.recycled
     assert seen[0] == (0, n) and seen[-1] == (n, n)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert_same_dataset(out, reference)
