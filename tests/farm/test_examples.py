@@ -107,6 +107,7 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.blender
 def test_sbatch_script_renders_the_single_process_dataset(reference: Path, tiny_job_yaml: Path, tmp_path: Path) -> None:
     render_command()
     if shutil.which("synth") is None:
@@ -125,6 +126,7 @@ def test_sbatch_script_renders_the_single_process_dataset(reference: Path, tiny_
 
 
 @pytest.mark.slow
+@pytest.mark.blender
 def test_local_one_liner_renders_the_single_process_dataset(reference: Path, tiny_job_yaml: Path, tmp_path: Path) -> None:
     render_command()
     if shutil.which("synth") is None:
@@ -137,6 +139,7 @@ def test_local_one_liner_renders_the_single_process_dataset(reference: Path, tin
     assert_same_dataset(out, reference)
 
 
+@pytest.mark.blender
 def test_kubernetes_command_renders_its_index(reference: Path, tiny_job_yaml: Path, tmp_path: Path) -> None:
     from synth.cli import cli
 
@@ -160,6 +163,7 @@ def test_kubernetes_command_renders_its_index(reference: Path, tiny_job_yaml: Pa
     assert res.exit_code == 2 and "outside 0..99" in res.output
 
 
+@pytest.mark.blender
 def test_blender_shim_command_from_the_sbatch_header(reference: Path, tiny_job_yaml: Path, tmp_path: Path) -> None:
     """The documented ``blender -b -P blender_scripts/render_shard.py -- ...`` command, run by this
     Python instead of a Blender binary (the shim parses only the arguments after ``--``)."""

@@ -19,6 +19,7 @@ from synth.farm.sharding import ShardSpec, shard_range
 from .conftest import TINY_JOB, assert_same_dataset, manifest_lines, tiny_cfg
 
 
+@pytest.mark.blender
 def test_merge_of_separate_shards_equals_the_single_process_render(reference: Path, tmp_path: Path) -> None:
     n = TINY_JOB["count"]
     dirs = []

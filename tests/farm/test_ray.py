@@ -17,7 +17,7 @@ from synth.farm.ray_executor import FarmError, run_ray
 from .conftest import TINY_JOB, assert_same_dataset, tiny_cfg
 
 ray = pytest.importorskip("ray")
-pytestmark = pytest.mark.farm
+pytestmark = [pytest.mark.farm, pytest.mark.blender]
 
 
 @pytest.fixture(scope="module", autouse=True)
