@@ -91,6 +91,30 @@ def dir_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def memory(args: argparse.Namespace, tmp: Path) -> None:
+    """Resident memory of render workers over many samples, without and with recycling."""
+    if args.memory:
+        m = args.memory
+        small = {"seed": 11, "count": m, "render": {"resolution": args.memory_resolution, "samples": 1}, "hand": {"side": "both"}}
+        t = time.perf_counter()
+        k = collect(spawn({"job": {**small, "out": str(tmp / "m1")}, "ids": list(range(m)), "threads": 1,
+                           "rss_every": max(1, m // 10)}))
+        print(f"memory, one worker, no recycling, {m} samples ({time.perf_counter() - t:.0f} s): RSS MiB after "
+              + ", ".join(f"{i}: {r}" for i, r in k["rss"]))
+        if not args.skip_ray:
+            import ray
+
+            from synth.config import JobConfig
+            from synth.farm.ray_executor import run_ray
+
+            ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+            st = run_ray(JobConfig.from_dict({**small, "out": str(tmp / "m2")}), num_workers=1,
+                         chunk_size=max(1, m // 20), recycle_after=max(1, m // 4))
+            ray.shutdown()
+            print(f"memory, Ray worker recycled every {m // 4} samples ({st.recycled} recycled): RSS MiB "
+                  + ", ".join(f"pid {p} n={s}: {r:.1f}" for p, s, r in st.rss_mb))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=16, help="images per scaling run")
@@ -98,6 +122,8 @@ def main() -> None:
     ap.add_argument("--preset", default="standard")
     ap.add_argument("--device", default="cpu", choices=["cpu", "gpu"], help="Cycles device (gpu: per-image GPU figures)")
     ap.add_argument("--memory", type=int, default=0, help="samples for the memory runs (0: skip)")
+    ap.add_argument("--memory-resolution", type=int, default=64, help="image size of the memory runs (1 spp)")
+    ap.add_argument("--only-memory", action="store_true", help="run only the memory part")
     ap.add_argument("--skip-ray", action="store_true")
     ap.add_argument("--repeats", type=int, default=2, help="alternating repetitions of the scaling runs")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -107,6 +133,9 @@ def main() -> None:
         return
 
     print(f"load average at start: {os.getloadavg()}; cores: {os.cpu_count()}")
+    if args.only_memory:
+        memory(args, Path(tempfile.mkdtemp(prefix="bench_farm_")))
+        return
     n = args.n
     tmp = Path(tempfile.mkdtemp(prefix="bench_farm_"))
     ids = list(range(n))
@@ -194,27 +223,7 @@ def main() -> None:
         else:
             print(f"package {fmt}: failed ({(r.stderr.strip().splitlines() or ['?'])[-1]})")
 
-    # 5. memory over many samples, with and without recycling
-    if args.memory:
-        m = args.memory
-        small = {"seed": 11, "count": m, "render": {"resolution": 64, "samples": 1}, "hand": {"side": "both"}}
-        t = time.perf_counter()
-        k = collect(spawn({"job": {**small, "out": str(tmp / "m1")}, "ids": list(range(m)), "threads": 1,
-                           "rss_every": max(1, m // 10)}))
-        print(f"memory, one worker, no recycling, {m} samples ({time.perf_counter() - t:.0f} s): RSS MiB after "
-              + ", ".join(f"{i}: {r}" for i, r in k["rss"]))
-        if not args.skip_ray:
-            import ray
-
-            from synth.config import JobConfig
-            from synth.farm.ray_executor import run_ray
-
-            ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
-            st = run_ray(JobConfig.from_dict({**small, "out": str(tmp / "m2")}), num_workers=1,
-                         chunk_size=max(1, m // 10), recycle_after=max(1, m // 4))
-            ray.shutdown()
-            print(f"memory, Ray worker recycled every {m // 4} samples ({st.recycled} recycled): RSS MiB "
-                  + ", ".join(f"pid {p} n={s}: {r:.1f}" for p, s, r in st.rss_mb))
+    memory(args, tmp)
     print(f"(outputs in {tmp})")
 
 
