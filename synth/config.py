@@ -225,6 +225,21 @@ class PostConfig:
 
 
 @dataclass
+class PropsConfig:
+    """Held objects (:mod:`synth.props`): the hand holds a procedural prop in a fitted grasp.
+
+    Attributes:
+        fraction: fraction of samples whose hand holds an object (0: none, the default, so jobs
+            without props render exactly as before). Drawn per sample from its own stream
+            ``SeedSequence([seed, i, 2])``, independent of the rest of the sample.
+        names: props to draw from (empty: all of :data:`synth.props.PROP_NAMES`).
+    """
+
+    fraction: float = 0.0
+    names: list[str] = field(default_factory=list)
+
+
+@dataclass
 class OutputConfig:
     """What is written per sample.
 
@@ -258,6 +273,7 @@ class JobConfig:
     lighting: LightingConfig = field(default_factory=LightingConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     post: PostConfig = field(default_factory=PostConfig)
+    props: PropsConfig = field(default_factory=PropsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     version: int = CONFIG_VERSION
 
@@ -346,6 +362,12 @@ class JobConfig:
                     _lighting.list_files(d, suffixes, what)
                 except ValueError as exc:
                     raise ConfigError(f"{key}: {exc}") from exc
+
+        from synth.props.library import PROP_NAMES as _PROPS
+
+        need(0.0 <= self.props.fraction <= 1.0, "props.fraction", f"must be in 0..1, got {self.props.fraction}")
+        unknown = [n for n in self.props.names if n not in _PROPS]
+        need(not unknown, "props.names", f"unknown prop(s) {', '.join(map(str, unknown))}; choose from {', '.join(_PROPS)}")
 
         bad = [p for p in self.output.passes if p not in ("rgb", "depth", "parts", "normals")]
         need(not bad, "output.passes", f"unknown pass(es) {', '.join(bad)}; choose from rgb, depth, parts, normals")

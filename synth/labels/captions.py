@@ -261,7 +261,8 @@ def describe(
             thumb relation and (without ``palm_normal_cam``) palm facing. Without them the
             built-in hand's keypoints in the model frame are used and palm facing is omitted.
         extra: appearance words, e.g. ``{"skin_tone": "light brown", "lighting": "soft
-            daylight", "background": "a kitchen", "camera_mode": "egocentric"}``.
+            daylight", "background": "a kitchen", "camera_mode": "egocentric"}``; ``held_object``
+            (e.g. ``"a white mug"``) follows the hand: "a left hand holding a white mug".
         rng: picks one of several phrasings (default: the first phrasing).
     Returns:
         ``(caption, attributes)``; attributes hold ``handedness``, ``gesture``,
@@ -316,6 +317,8 @@ def describe(
     looks = _appearance(extra)
     gest = _gesture_words(name) if recognised and name else None
     hand = f"{side} hand"
+    if extra and extra.get("held_object"):  # e.g. "a white mug between the thumb and index finger"
+        hand += f" holding {extra['held_object']}"
     variant = 0 if rng is None else int(rng.integers(0, 3))
     if variant == 0:
         s = f"A {hand}" + (f" in {gest}" if gest else "")

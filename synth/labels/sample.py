@@ -17,6 +17,8 @@ from synth.labels.visibility import DEPTH_TOLERANCE_M, surface_radius, visibilit
 from synth.scene.spec import SampleSpec
 
 LABEL_SCHEMA_VERSION = 1
+#: Largest hand part id (1 forearm .. 7 pinky); ids >= 16 are held objects.
+HAND_PART_MAX = 7
 
 #: Human-readable definition stored in dataset.json.
 VISIBILITY_DEFINITION = (
@@ -62,7 +64,8 @@ def build_label(
         keypoints_world: ``(21, 3)`` keypoints, world frame, metres.
         vertices_world: ``(V, 3)`` rendered vertices, world frame, metres.
         depth: ``(H, W)`` rendered planar depth, metres (0 background).
-        parts: ``(H, W)`` uint8 part mask (0 background).
+        parts: ``(H, W)`` uint8 part mask (0 background, 1..7 hand, >= 16 held objects); the bbox
+            and ``hand_pixels`` count the hand's parts only.
         hand_model: ``{name, side, shape, pose_deg, pose_native}``.
         render: render settings to record.
         caption: text caption.
@@ -77,6 +80,7 @@ def build_label(
     attrs.setdefault("camera_mode", spec.camera_mode)
     attrs.setdefault("lighting", {"lights": app["lights"], "background": app["background"]})
     attrs.setdefault("material", app["material"])
+    hand_mask = (parts > 0) & (parts < HAND_PART_MAX + 1)
     return {
         "schema_version": LABEL_SCHEMA_VERSION,
         "keypoint_schema_version": SCHEMA_VERSION,
@@ -91,11 +95,12 @@ def build_label(
         "keypoints_2d": geo["uv"].tolist(),
         "visibility": vis.astype(int).tolist(),
         "keypoint_surface_radius": geo["rho"].tolist(),
-        "bbox": bbox_from_mask(parts),
-        "hand_pixels": int((parts > 0).sum()),
+        "bbox": bbox_from_mask(hand_mask),
+        "hand_pixels": int(hand_mask.sum()),
         "gesture": {"name": spec.hand.gesture, "category": spec.hand.gesture_category},
         "caption": caption,
         "attributes": attrs,
         "hand_model": hand_model,
         "render": render,
+        "objects": [{**p.label(), "pixels": int((parts == p.part_id).sum())} for p in spec.props],
     }

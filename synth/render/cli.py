@@ -19,6 +19,7 @@ _OPTION_KEYS = {
     "side": "hand.side", "gestures": "hand.gestures", "save_mesh": "output.save_mesh",
     "hdri_dir": "lighting.hdri_dirs", "background_dir": "lighting.background_dirs",
     "allow_truncation": "camera.allow_truncation", "camera_mode": "camera.mode",
+    "props": "props.names", "props_fraction": "props.fraction",
 }  # fmt: skip
 
 
@@ -26,6 +27,18 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
     """Defaults < ``--config`` YAML < explicit options < ``--set`` overrides."""
     cfg = JobConfig.load(config) if config else JobConfig()
     items = []
+    options = dict(options)
+    props = options.get("props")
+    if props is not None:
+        # --props all|none|a,b,...: "none" turns props off; a prop list without --props-fraction
+        # means every sample holds one of them (fraction 1).
+        words = [w.strip() for w in str(props).split(",") if w.strip()]
+        if words in (["none"], []):
+            options["props"], options["props_fraction"] = "[]", 0.0
+        else:
+            options["props"] = "[]" if words == ["all"] else "[" + ",".join(words) + "]"
+            if options.get("props_fraction") is None:
+                options["props_fraction"] = 1.0
     for name, key in _OPTION_KEYS.items():
         v = options.get(name)
         if v is None or (name in ("save_mesh", "allow_truncation") and v is False) or v == ():
@@ -60,6 +73,11 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
 @click.option("--hdri-dir", multiple=True, type=click.Path(), help="Extra HDRI directory (repeatable).")
 @click.option("--background-dir", multiple=True, type=click.Path(),
               help="Background image directory (repeatable; enables backplate backgrounds).")
+@click.option("--props", type=str, metavar="all|none|NAME,...",
+              help="Objects held by the hand: all props, none, or a comma-separated list (e.g. phone,mug); "
+                   "without --props-fraction every sample holds one.")
+@click.option("--props-fraction", type=click.FloatRange(0.0, 1.0),
+              help="Fraction of samples holding an object (default 1 with --props, else 0).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted config override (repeatable).")
 @click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")

@@ -212,9 +212,37 @@ def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
     return out
 
 
+_FINGER_WORDS = {"thumb": "thumb", "index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}
+
+
+def held_object_words(spec: SampleSpec) -> str | None:
+    """What the hand holds, for captions: ``"a white mug between the thumb and the index and
+    middle fingers"`` (colour of the main material; the fingers from the fit's contacts)."""
+    if not spec.props:
+        return None
+    p = spec.props[0]
+    colour = p.color_name if p.color_name not in ("", "natural") else ""
+    noun = f"{colour} {p.name}".strip()
+    art = "an" if noun[0] in "aeiou" else "a"
+    regions = [c.get("region", "") for c in p.contacts]
+    fingers = [f for f in _FINGER_WORDS if any(c.get("finger") == f for c in p.contacts)]
+    others = [_FINGER_WORDS[f] for f in fingers if f != "thumb"]
+    if "thumb" in fingers and others:
+        tail = " and ".join([", ".join(others[:-1]), others[-1]] if len(others) > 1 else others)
+        how = f" between the thumb and the {tail} finger{'s' if len(others) > 1 else ''}"
+    elif "palm" in regions:
+        how = " against the palm"
+    else:
+        how = ""
+    return f"{art} {noun}{how}"
+
+
 def caption_words(spec: SampleSpec) -> dict[str, Any]:
-    """Appearance words for captions: skin tone, lighting, background, camera mode."""
+    """Appearance words for captions: skin tone, lighting, background, camera mode, held object."""
     words: dict[str, Any] = {"skin_tone": spec.material.skin_tone, "camera_mode": spec.camera_mode}
+    held = held_object_words(spec)
+    if held:
+        words["held_object"] = held
     if "skin" in spec.extra:
         words["skin_tone"] = spec.extra["skin"].tone_words
     if "lighting" in spec.extra:
@@ -262,6 +290,13 @@ def hand_model_provenance(cfg: JobConfig) -> dict[str, Any]:
     return out
 
 
+def object_part_ids(cfg: JobConfig) -> dict[str, int]:
+    """Part ids of held objects (``object_0``: 16), when the job has any."""
+    from synth.scene.spec import OBJECT_PART_BASE
+
+    return {"object_0": OBJECT_PART_BASE} if cfg.props.fraction > 0 else {}
+
+
 def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
     """The ``dataset.json`` content this job contributes."""
     from synth.hand.keypoints import schema
@@ -270,7 +305,11 @@ def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
     return {"generator": {"name": "synth", "version": __version__, "blender": _blender_version(),
                           "numpy": np.__version__},
             "hand_model": hand_model_provenance(cfg), "config": cfg.to_dict(), "keypoints": schema(),
-            "part_ids": PART_IDS,
+            "part_ids": {**PART_IDS, **object_part_ids(cfg)},
+            "objects": "labels' objects[k] (name, category, object_to_world 4x4 prop->world, part_id 16+k, grasp, "
+                       "contacts with hand vertex ids, material colour) is drawn with part id 16+k; bbox and "
+                       "hand_pixels cover the hand parts 1..7 only; mesh/ID.npz holds the hand then the objects "
+                       "(face_part gives each triangle's part id)",
             "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
             "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
 
@@ -318,13 +357,35 @@ class RenderSession:
         images = {k: getattr(s.passes, k) for k in self.cfg.output.passes}
         extra = None
         if self.cfg.output.save_mesh:
-            extra = {"mesh": npz_bytes(vertices=s.vertices.astype(np.float64), faces=s.faces.astype(np.int32))}
+            extra = {"mesh": npz_bytes(**mesh_arrays(s, self.rigs[s.spec.hand.side]))}
         return images, extra
 
     def close(self) -> None:
         if self.renderer is not None:
             self.renderer.close()
             self.renderer = None
+
+
+def mesh_arrays(s: RenderedSample, rig: HandRig) -> dict[str, np.ndarray]:
+    """The ``mesh/ID.npz`` arrays: the rendered geometry in the world frame (metres).
+
+    ``vertices`` ``(V + N, 3)`` and ``faces`` ``(F + M, 3)`` hold the hand first, then every held
+    object (so a ray cast of ``vertices``/``faces`` reproduces the depth pass). With held objects,
+    ``face_part`` ``(F + M,)`` gives each triangle's part id (1..7 hand, 16.. objects) and
+    ``n_hand_vertices`` / ``n_hand_faces`` where the hand ends.
+    """
+    out = {"vertices": s.vertices.astype(np.float64), "faces": s.faces.astype(np.int32)}
+    if not s.spec.props:
+        return out
+    vs, fs, parts = [out["vertices"]], [out["faces"]], [face_parts_from_vertex_parts(rig.faces, rig.parts)]
+    n = len(s.vertices)
+    for p in s.spec.props:
+        vs.append(np.asarray(p.vertices, dtype=np.float64))
+        fs.append(np.asarray(p.faces, dtype=np.int32) + n)
+        parts.append(np.full(len(p.faces), p.part_id, dtype=np.uint8))
+        n += len(p.vertices)
+    return {"vertices": np.concatenate(vs), "faces": np.concatenate(fs), "face_part": np.concatenate(parts),
+            "n_hand_vertices": np.int64(len(s.vertices)), "n_hand_faces": np.int64(len(s.faces))}
 
 
 def run_job(

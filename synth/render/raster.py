@@ -3,7 +3,8 @@
 Gives the same four passes as the Blender backend from the same :class:`SampleSpec`:
 
 * depth: the z-buffer converted to planar camera z (metres, 0 background);
-* parts: a flat-colour segmentation render (one node per part);
+* parts: a flat-colour segmentation render (one node per part; held objects with their part
+  id 16, 17, ...);
 * normals: per-vertex camera-frame normals interpolated as vertex colours (8-bit, re-normalised:
   about 0.3 degree quantisation);
 * rgb: a simple shaded preview (one directional light from the key light's direction, ambient
@@ -117,6 +118,23 @@ class RasterRenderer:
             nn = scene.add(pr.Mesh([nprim]))
             nn.mesh.is_visible = False
             norm_nodes.append(nn)
+        for ps in spec.props:  # held objects: one node per material, segmentation id = part id
+            pv = np.asarray(ps.vertices, dtype=np.float64)
+            pn = vertex_normals(pv, ps.faces)
+            pcol = ((pn @ R.T + 1.0) / 2.0).astype(np.float32)
+            for j, pm in enumerate(ps.materials):
+                f = ps.faces[ps.face_material == j]
+                if not len(f):
+                    continue
+                m = pr.MetallicRoughnessMaterial(baseColorFactor=(*pm.base_color, 1.0), metallicFactor=pm.metallic,
+                                                 roughnessFactor=pm.roughness)
+                node = scene.add(pr.Mesh([pr.Primitive(positions=pv.astype(np.float32), normals=pn.astype(np.float32),
+                                                       indices=f.astype(np.uint32), material=m)]))
+                seg_map[node] = (int(ps.part_id),) * 3
+                nn = scene.add(pr.Mesh([pr.Primitive(positions=pv.astype(np.float32), indices=f.astype(np.uint32),
+                                                     material=flat, color_0=pcol)]))
+                nn.mesh.is_visible = False
+                norm_nodes.append(nn)
         if spec.lights:
             li = spec.lights[0]
             pose = np.linalg.inv(_look_at_gl(np.array(li.position), np.array(li.target)))

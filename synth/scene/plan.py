@@ -5,6 +5,13 @@ Sample ``i`` draws everything from its own Generator,
 shape, pose, hand orientation, camera, material, lights, background), so any split of a job into
 shards gives identical samples.
 
+Held objects (``cfg.props``) draw from a second stream of the sample,
+``SeedSequence([seed, i, 2])`` (:func:`props_rng`): whether the hand holds something (one draw,
+always consumed), then the (grasp, prop) pair, the prop's size and materials and the fit
+(:func:`synth.props.fitting.sample_fit`). A fitted grasp replaces the drawn pose (the main stream
+still draws it, so the draw order of everything else is unchanged and jobs with
+``props.fraction = 0`` are identical to jobs made before props existed).
+
 World layout: the hand's palm centre is at the world origin with a uniformly random orientation;
 the camera orbits the origin (distance, elevation and azimuth drawn from the config, at least
 60 degrees away from the forearm's direction) and looks at a point jittered around it; one area
@@ -24,7 +31,16 @@ from synth.config import JobConfig
 from synth.hand import anatomy
 from synth.hand.rig import HandRig
 from synth.scene.camera import Camera, intrinsics, look_at
-from synth.scene.spec import BackgroundSpec, HandSpec, LightSpec, MaterialSpec, SampleSpec
+from synth.scene.spec import (
+    OBJECT_PART_BASE,
+    BackgroundSpec,
+    HandSpec,
+    LightSpec,
+    MaterialSpec,
+    PropMaterial,
+    PropSpec,
+    SampleSpec,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +64,71 @@ PoseSampler = Callable[[np.random.Generator, list[str]], tuple[np.ndarray, str, 
 def sample_rng(seed: int, i: int) -> np.random.Generator:
     """The Generator of sample ``i`` of job ``seed``."""
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(i)]))
+
+
+def props_rng(seed: int, i: int) -> np.random.Generator:
+    """The Generator of sample ``i``'s held objects (independent of :func:`sample_rng`)."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 2]))
+
+
+@functools.lru_cache(maxsize=1)
+def _grasp_poses() -> dict[str, np.ndarray]:
+    from synth.gestures.library import load_library
+
+    return {g.name: g.pose for g in load_library().in_category("grasp")}
+
+
+def prop_pairs(cfg: JobConfig) -> list[tuple[str, str]]:
+    """The (grasp, prop) pairs a job draws from: the props of ``cfg.props.names`` (all when
+    empty) and the library's grasps (those of ``cfg.hand.gestures`` when it names any)."""
+    from synth.props.fitting import affording_pairs
+    from synth.props.library import PROP_NAMES
+
+    grasps = set(_grasp_poses())
+    chosen = grasps & set(cfg.hand.gestures)
+    pairs = affording_pairs(sorted(chosen or grasps), list(cfg.props.names) or list(PROP_NAMES))
+    if not pairs:
+        raise ValueError(f"no grasp of the gesture library affords the props {list(cfg.props.names) or 'all'}"
+                         + (f" among the gestures {sorted(chosen)}" if chosen else ""))
+    return pairs
+
+
+def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray):  # noqa: ANN201 - GraspFit | None
+    """Decide whether sample ``i`` holds an object and, if so, fit one (:func:`props_rng`).
+
+    Returns:
+        A :class:`synth.props.fitting.GraspFit` in the hand model frame, or None (no object, or
+        no fit found in ``max_tries`` draws: logged, the sample then holds nothing).
+    """
+    rng = props_rng(cfg.seed, i)
+    holds = rng.random() < cfg.props.fraction  # always drawn
+    if not holds:
+        return None
+    from synth.props.fitting import sample_fit
+
+    fit = sample_fit(rig, shape, rng, _grasp_poses(), prop_pairs(cfg), max_tries=8)
+    if fit is None:
+        logger.warning("sample %d: no grasp fit found in 8 draws; the hand holds nothing", i)
+    return fit
+
+
+def prop_spec(fit, root: np.ndarray, index: int = 0) -> PropSpec:  # noqa: ANN001 - GraspFit
+    """The world-frame :class:`PropSpec` of a fit, for a hand with model-to-world ``root``."""
+    prop = fit.prop
+    T = np.asarray(root, dtype=np.float64) @ np.asarray(fit.object_to_model, dtype=np.float64)
+    v = np.asarray(prop.mesh.vertices, dtype=np.float64) @ T[:3, :3].T + T[:3, 3]
+    mats = tuple(PropMaterial(name=s, base_color=tuple(float(x) for x in prop.materials[s].base_color),
+                              roughness=float(prop.materials[s].roughness), metallic=float(prop.materials[s].metallic),
+                              transmission=float(prop.materials[s].transmission),
+                              color_name=prop.materials[s].color_name)
+                 for s in prop.material_slots)
+    d = fit.to_dict()
+    summary = {k: d[k] for k in ("max_penetration_m", "pose_offsets_deg", "opposition")}
+    return PropSpec(name=prop.name, category=prop.category, part_id=OBJECT_PART_BASE + index, object_to_world=T,
+                    vertices=v, faces=np.asarray(prop.mesh.faces, dtype=np.int64),
+                    face_material=np.asarray(prop.face_material, dtype=np.int64), materials=mats,
+                    grasp=str(fit.grasp or ""), contacts=tuple(d["contacts"]), description=prop.describe(),
+                    fit=summary)
 
 
 def free_pose(rng: np.random.Generator, pose_range: float) -> np.ndarray:
@@ -128,6 +209,9 @@ def plan_sample(
     else:
         pose, gesture, category = free_pose(rng, cfg.hand.pose_range), "free", "free"
     pose = anatomy.clamp(np.asarray(pose, dtype=np.float64))
+    fit = fit_prop(cfg, i, rig, shape) if cfg.props.fraction > 0 else None
+    if fit is not None:  # the grasp the object was fitted to, with its adjusted flexion
+        pose, gesture, category = np.asarray(fit.pose_deg, dtype=np.float64), str(fit.grasp), "grasp"
 
     R = random_rotation(rng)
     root = np.eye(4)
@@ -135,8 +219,9 @@ def plan_sample(
     root[:3, 3] = -R @ palm_centre(rig, shape, pose)
     hand = HandSpec(model=cfg.hand.model, side=side, shape=shape, pose_deg=pose, root=root,
                     gesture=gesture, gesture_category=category)
+    props = (prop_spec(fit, root),) if fit is not None else ()
     if cfg.camera.mode != "orbit" or cfg.lighting.mode == "natural" or cfg.appearance.skin == "monk":
-        return _plan_natural(cfg, i, rng, rig, hand)
+        return dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props)
 
     W, H = cfg.render.size
     c = cfg.camera
@@ -175,7 +260,7 @@ def plan_sample(
     background = BackgroundSpec(color=tuple(float(x) for x in np.clip(grey * tint, 0, 1)),
                                 strength=_uniform(rng, cfg.lighting.world_strength))
     return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=camera, material=material,
-                      lights=(light,), background=background, camera_mode="orbit")
+                      lights=(light,), background=background, camera_mode="orbit", props=props)
 
 
 @functools.lru_cache(maxsize=8)
@@ -192,7 +277,8 @@ def _backgrounds(dirs: tuple[str, ...]) -> list:
     return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background")]
 
 
-def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig, hand: HandSpec) -> SampleSpec:
+def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig, hand: HandSpec,
+                  props: tuple[PropSpec, ...] = ()) -> SampleSpec:
     """Camera, skin, lighting and post effects from the appearance samplers (issue 5): natural
     viewpoints around the posed hand, Monk-scale skin, HDRI / sky / studio light, backgrounds.
 
@@ -206,7 +292,9 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
 
     W, H = cfg.render.size
     vertices, keypoints = posed_world(rig, hand)
-    vp = sample_viewpoint(rng, vertices, rig.parts, keypoints, hand.side, W, H, ViewpointConfig(**cfg.viewpoint_kwargs()))
+    held = np.concatenate([p.vertices for p in props]) if props else None  # keep held objects in frame
+    vp = sample_viewpoint(rng, vertices, rig.parts, keypoints, hand.side, W, H, ViewpointConfig(**cfg.viewpoint_kwargs()),
+                          extra_points=held)
     extra: dict[str, object] = {"viewpoint": vp.attributes()}
     if cfg.appearance.skin == "monk":
         sk = sample_skin(rng, np.asarray(cfg.appearance.monk_weights), cfg.appearance.polish_prob)

@@ -91,6 +91,86 @@ class BackgroundSpec:
     strength: float = 0.5
 
 
+#: Part id of the first held object; object ``k`` of a sample has part id ``OBJECT_PART_BASE + k``.
+OBJECT_PART_BASE = 16
+
+
+@dataclass(frozen=True)
+class PropMaterial:
+    """One material of a held object (Principled BSDF inputs; colour linear RGB in 0..1).
+
+    Attributes:
+        name: material slot name (``case``, ``screen``, ``ceramic``...).
+        base_color: ``(3,)`` albedo.
+        roughness, metallic, transmission: BSDF inputs in 0..1.
+        color_name: colour word for captions.
+    """
+
+    name: str
+    base_color: tuple[float, float, float]
+    roughness: float
+    metallic: float = 0.0
+    transmission: float = 0.0
+    color_name: str = ""
+
+
+@dataclass(frozen=True)
+class PropSpec:
+    """An object held by the hand, in the world frame (metres).
+
+    Attributes:
+        name: prop name (:data:`synth.props.PROP_NAMES`).
+        category: coarse category (``phone``, ``container``...).
+        part_id: its id in the part mask (``OBJECT_PART_BASE + index``).
+        object_to_world: ``(4, 4)`` rigid transform, prop frame -> world.
+        vertices: ``(N, 3)`` float64 mesh vertices, world frame.
+        faces: ``(M, 3)`` int triangles (outward, counter-clockwise).
+        face_material: ``(M,)`` int index into ``materials`` per face.
+        materials: the object's materials.
+        grasp: the grasp it is held with (Feix name).
+        contacts: JSON-safe contacts (region, finger, hand vertex ids, distance), see
+            :meth:`synth.props.fitting.Contact.as_dict`.
+        description: JSON-safe prop description (dimensions, materials, affordances).
+        fit: JSON-safe fit summary (penetration, pose offsets, opposition).
+    """
+
+    name: str
+    category: str
+    part_id: int
+    object_to_world: np.ndarray
+    vertices: np.ndarray
+    faces: np.ndarray
+    face_material: np.ndarray
+    materials: tuple[PropMaterial, ...]
+    grasp: str = ""
+    contacts: tuple[dict[str, Any], ...] = ()
+    description: dict[str, Any] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def color_name(self) -> str:
+        """Colour word of the main (first) material."""
+        return self.materials[0].color_name if self.materials else ""
+
+    def label(self) -> dict[str, Any]:
+        """The object's entry of the label's ``objects`` list (JSON-safe)."""
+        return {
+            "name": self.name,
+            "category": self.category,
+            "part_id": int(self.part_id),
+            "object_to_world": np.asarray(self.object_to_world, dtype=np.float64).tolist(),
+            "grasp": self.grasp,
+            "material": self.color_name,
+            "materials": [_plain(asdict(m)) for m in self.materials],
+            "contacts": [_plain(c) for c in self.contacts],
+            "fingers": sorted({c["finger"] for c in self.contacts if c.get("finger")}),
+            "dimensions_m": _plain(self.description.get("params", {})),
+            "fit": _plain(self.fit),
+            "n_vertices": int(len(self.vertices)),
+            "n_faces": int(len(self.faces)),
+        }
+
+
 @dataclass(frozen=True)
 class SampleSpec:
     """Everything that defines sample ``sample_id`` of a job.
@@ -105,6 +185,7 @@ class SampleSpec:
         background: world background.
         camera_mode: how the camera was placed (for the attributes).
         extra: free-form attributes for later samplers.
+        props: objects held by the hand (part ids 16, 17, ...).
     """
 
     sample_id: int
@@ -116,6 +197,7 @@ class SampleSpec:
     background: BackgroundSpec = field(default_factory=BackgroundSpec)
     camera_mode: str = "orbit"
     extra: dict[str, Any] = field(default_factory=dict)
+    props: tuple[PropSpec, ...] = ()
 
     def appearance_dict(self) -> dict[str, Any]:
         """JSON-safe description of material, lights and background (for labels)."""

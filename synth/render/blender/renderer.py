@@ -19,6 +19,13 @@ parts are the surface seen through each pixel centre while RGB stays antialiased
 machines) filters every pass, and has no material-index pass: parts come from an AOV written by
 each part material, and ``filter_width`` defaults to 0.01 px for EEVEE so labels stay exact
 (measured at 64 px: part mask identical to Cycles', median depth difference 0.003 mm).
+
+Held objects (``spec.props``): a pool of :data:`MAX_PROPS` mesh objects is built once; per sample
+each used slot's mesh is refilled from the spec's arrays (``clear_geometry`` + ``foreach_set``, no
+operators: topology changes with the prop), edges sharper than :data:`SHARP_EDGE_DEG` are marked
+sharp (smooth shading elsewhere), and every prop material gets its own Principled BSDF material
+with ``pass_index`` (Cycles' material-index pass) and the part AOV (EEVEE) set to the object's
+part id (16, 17, ...). Unused slots are hidden.
 """
 
 from __future__ import annotations
@@ -45,6 +52,10 @@ _OBJ = "synth_hand_{side}"
 _SKIN_GROUP = "synth_skin"
 _PART_AOV = "synth_part"
 _CV_TO_BLENDER_CAM = np.diag([1.0, -1.0, -1.0, 1.0])
+#: Held objects rendered per sample at most.
+MAX_PROPS = 2
+#: Dihedral angle above which a held object's edge is shaded sharp (degrees).
+SHARP_EDGE_DEG = 40.0
 
 
 class DeviceError(RuntimeError):
@@ -243,6 +254,14 @@ class BlenderRenderer:
             self.materials_monk[pid] = mat
         self._skin_mode = "basic"
 
+        self.prop_objects = []
+        self.prop_materials: dict[tuple[int, int], object] = {}
+        for k in range(MAX_PROPS):
+            obj = bpy.data.objects.new(f"synth_prop{k}", bpy.data.meshes.new(f"synth_prop{k}"))
+            obj.hide_render = True
+            scene.collection.objects.link(obj)
+            self.prop_objects.append(obj)
+
         self.objects = {}
         for side, hm in self.meshes.items():
             self.objects[side] = self._build_hand_object(side, hm)
@@ -282,6 +301,65 @@ class BlenderRenderer:
         self.scene.collection.objects.link(obj)
         return obj
 
+    def _prop_material(self, k: int, j: int):  # noqa: ANN202
+        """Material ``j`` of object slot ``k`` (created on first use): a Principled BSDF whose
+        pass index and part AOV are the slot's part id."""
+        key = (k, j)
+        if key not in self.prop_materials:
+            bpy = _bpy()
+            from synth.scene.spec import OBJECT_PART_BASE
+
+            pid = OBJECT_PART_BASE + k
+            mat = bpy.data.materials.new(f"synth_prop{k}_mat{j}")
+            mat.use_nodes = True
+            nt = mat.node_tree
+            nt.nodes.clear()
+            bsdf = nt.nodes.new("ShaderNodeBsdfPrincipled")
+            out = nt.nodes.new("ShaderNodeOutputMaterial")
+            nt.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+            aov_out = nt.nodes.new("ShaderNodeOutputAOV")
+            aov_out.aov_name = _PART_AOV
+            aov_out.inputs["Value"].default_value = float(pid)
+            mat.pass_index = pid
+            self.prop_materials[key] = mat
+        return self.prop_materials[key]
+
+    def _update_props(self, spec: SampleSpec) -> None:
+        """Fill the object pool from ``spec.props`` (world-frame meshes); hide unused slots."""
+        if len(spec.props) > MAX_PROPS:
+            raise ValueError(f"the renderer draws at most {MAX_PROPS} held objects, the sample has {len(spec.props)}")
+        for k, obj in enumerate(self.prop_objects):
+            if k >= len(spec.props):
+                obj.hide_render = True
+                continue
+            ps = spec.props[k]
+            if ps.part_id != 16 + k:
+                raise ValueError(f"held object {k} has part id {ps.part_id}, expected {16 + k}")
+            mesh = obj.data
+            mesh.clear_geometry()
+            mesh.materials.clear()
+            V, F = np.asarray(ps.vertices, dtype=np.float32), np.asarray(ps.faces, dtype=np.int32)
+            mesh.vertices.add(len(V))
+            mesh.vertices.foreach_set("co", np.ascontiguousarray(V).ravel())
+            mesh.loops.add(3 * len(F))
+            mesh.polygons.add(len(F))
+            mesh.loops.foreach_set("vertex_index", np.ascontiguousarray(F).ravel())
+            mesh.polygons.foreach_set("loop_start", np.arange(0, 3 * len(F), 3, dtype=np.int32))
+            mesh.polygons.foreach_set("loop_total", np.full(len(F), 3, dtype=np.int32))
+            mesh.polygons.foreach_set("use_smooth", np.ones(len(F), dtype=bool))
+            for j, pm in enumerate(ps.materials):
+                mat = self._prop_material(k, j)
+                b = mat.node_tree.nodes["Principled BSDF"].inputs
+                b["Base Color"].default_value = (*pm.base_color, 1.0)
+                b["Roughness"].default_value = pm.roughness
+                b["Metallic"].default_value = pm.metallic
+                b["Transmission Weight"].default_value = pm.transmission
+                mesh.materials.append(mat)
+            mesh.polygons.foreach_set("material_index", np.asarray(ps.face_material, dtype=np.int32))
+            mesh.update(calc_edges=True)
+            _mark_sharp_edges(mesh, V, F)
+            obj.hide_render = False
+
     # ---- per-sample update (no operators) -----------------------------------------------
     def _update(self, spec: SampleSpec, vertices: np.ndarray) -> None:
         side = spec.hand.side
@@ -292,6 +370,7 @@ class BlenderRenderer:
         mesh = self.objects[side].data
         mesh.vertices.foreach_set("co", np.ascontiguousarray(vertices, dtype=np.float32).ravel())
         mesh.update()
+        self._update_props(spec)
 
         cam = spec.camera
         W, H = self.settings.size
@@ -392,7 +471,8 @@ class BlenderRenderer:
             skin = spec.extra.get("skin")
             albedo = float(np.dot(skin.back_color if skin is not None else spec.material.base_color,
                                   (0.2126, 0.7152, 0.0722)))
-            ev = auto_exposure(rgb_lin, hit, albedo) + float(spec.extra.get("exposure_jitter", 0.0))
+            hand = hit & (parts < 16)  # meter on the skin, not on a held object
+            ev = auto_exposure(rgb_lin, hand, albedo) + float(spec.extra.get("exposure_jitter", 0.0))
             info["auto_exposure_stops"] = round(ev, 4)
             return Passes(rgb=filmic_srgb8(rgb_lin * np.float32(2.0**ev)), depth=depth, parts=parts, normals=nc, info=info)
         return Passes(rgb=linear_to_srgb8(rgb_lin), depth=depth, parts=parts, normals=nc, info=info)
@@ -420,6 +500,28 @@ def _quiet_stdout() -> Iterator[None]:
         os.dup2(saved, 1)
         os.close(saved)
         os.close(devnull)
+
+
+def _mark_sharp_edges(mesh, V: np.ndarray, F: np.ndarray, angle_deg: float = SHARP_EDGE_DEG) -> None:  # noqa: ANN001
+    """Mark the mesh's edges whose faces meet at more than ``angle_deg`` as ``sharp_edge`` (so
+    smooth shading keeps creases, e.g. a phone's screen edge or a mug's rim)."""
+    fn = np.cross(V[F[:, 1]] - V[F[:, 0]], V[F[:, 2]] - V[F[:, 0]]).astype(np.float64)
+    fn /= np.maximum(np.linalg.norm(fn, axis=1, keepdims=True), 1e-20)
+    e = np.sort(np.stack([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]], axis=1).reshape(-1, 2), axis=1)
+    face = np.repeat(np.arange(len(F)), 3)
+    key = e[:, 0].astype(np.int64) * (len(V) + 1) + e[:, 1]
+    order = np.argsort(key, kind="stable")
+    ks, fs = key[order], face[order]
+    same = ks[1:] == ks[:-1]
+    cos = (fn[fs[1:][same]] * fn[fs[:-1][same]]).sum(-1)
+    sharp_keys = ks[1:][same][cos < np.cos(np.radians(angle_deg))]
+    n_e = len(mesh.edges)
+    ev = np.zeros(2 * n_e, dtype=np.int32)
+    mesh.edges.foreach_get("vertices", ev)
+    ev = np.sort(ev.reshape(-1, 2), axis=1)
+    mask = np.isin(ev[:, 0].astype(np.int64) * (len(V) + 1) + ev[:, 1], sharp_keys)
+    attr = mesh.attributes.get("sharp_edge") or mesh.attributes.new("sharp_edge", "BOOLEAN", "EDGE")
+    attr.data.foreach_set("value", mask)
 
 
 def _matrix(M: np.ndarray):  # noqa: ANN202
