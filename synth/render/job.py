@@ -413,6 +413,8 @@ def run_job(
     stats = JobStats()
     session = RenderSession(cfg)  # before the writer: a bad model or gesture name leaves no directory
     writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force)
+    from synth.farm.blas import blas_threads
+
     try:
         done = writer.completed_ids()
         stats.skipped = [i for i in ids if i in done]
@@ -420,7 +422,8 @@ def run_job(
             if i in done:
                 continue
             t = time.perf_counter()
-            s = session.render(i)
+            with blas_threads(1):  # label bytes must not depend on the core count (see synth.farm.blas)
+                s = session.render(i)
             stats.render_seconds += time.perf_counter() - t
             images, extra = session.files(s)
             writer.write_sample(i, images, s.label, extra)
