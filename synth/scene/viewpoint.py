@@ -197,8 +197,12 @@ def sample_viewpoint(
         hand = np.concatenate([hand, extra_points])
     fore = vertices[parts == 1]
     short = float(min(width, height))
+    # The mode is drawn once so modes occur at their configured rates; only the view within the
+    # mode is re-drawn (after MAX_TRIES // 2 failed draws, any mode is allowed).
+    mode = names[int(rng.choice(len(names), p=w))]
     for t in range(1, MAX_TRIES + 1):
-        mode = names[int(rng.choice(len(names), p=w))]
+        if t > MAX_TRIES // 2:
+            mode = names[int(rng.choice(len(names), p=w))]
         v, up = _direction(mode, fr, rng)
         f_mm = float(rng.uniform(*cfg.focal_mm))
         f_px = f_mm / 36.0 * max(width, height)

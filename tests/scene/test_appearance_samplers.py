@@ -149,3 +149,34 @@ def test_palm_weights_mark_the_palmar_side():
         assert on_palm.sum() > 30 and on_back.sum() > 30
         assert v[on_palm, 2].mean() < v[on_back, 2].mean()  # palm faces -z in the model frame
         assert (palm[nail > 0] < 0.5).mean() > 0.9  # nails are on the back of the fingers
+
+
+def test_configured_rates_over_2000_draws():
+    """Monk steps, lighting types and camera modes occur at their configured rates (within 4 sigma
+    of binomial sampling error over 2,000 draws)."""
+    from collections import Counter
+
+    from synth.scene.viewpoint import ViewpointConfig
+
+    n = 2000
+
+    def within(count: int, p: float) -> bool:
+        return abs(count - n * p) <= 4 * np.sqrt(n * p * (1 - p)) + 1
+
+    rng = np.random.default_rng(11)
+    w = np.arange(1, 11, dtype=float)
+    monk = Counter(skin.sample_skin(rng, w).monk for _ in range(n))
+    assert all(within(monk[k], w[k - 1] / w.sum()) for k in range(1, 11)), monk
+    cfg = lighting.LightingConfig(env_weights={"hdri": 0.5, "sky": 0.3, "studio": 0.2})
+    hdris = lighting.available_hdris()
+    env = Counter(lighting.sample_lighting(rng, cfg, hdris, np.zeros(3), np.array([0.0, -0.5, 0.2])).env.kind
+                  for _ in range(n))
+    assert within(env["hdri"], 0.5) and within(env["sky"], 0.3) and within(env["studio"], 0.2), env
+    # camera modes on real posed hands (a pool of 40 poses reused)
+    pool = [(*_posed(rng, s), s) for s in ("right", "left") * 20]
+    vcfg = ViewpointConfig(modes={"third_person": 0.6, "egocentric": 0.25, "selfie": 0.15})
+    modes = Counter()
+    for k in range(n):
+        rig, out, side = pool[k % len(pool)]
+        modes[sample_viewpoint(rng, out.vertices, rig.parts, out.keypoints, side, 64, 64, vcfg).mode] += 1
+    assert within(modes["third_person"], 0.6) and within(modes["egocentric"], 0.25) and within(modes["selfie"], 0.15), modes
