@@ -7,7 +7,8 @@ shards gives identical samples.
 
 Held objects (``cfg.props``) draw from a second stream of the sample,
 ``SeedSequence([seed, i, 2])`` (:func:`props_rng`): whether the hand holds something (one draw,
-always consumed), then the (grasp, prop) pair, the prop's size and materials and the fit
+always consumed), then the prop (uniform over ``cfg.props.names``), one of the grasps it affords,
+its size and materials and the fit
 (:func:`synth.props.fitting.sample_fit`). A fitted grasp replaces the drawn pose (the main stream
 still draws it, so the draw order of everything else is unchanged and jobs with
 ``props.fraction = 0`` are identical to jobs made before props existed).
@@ -106,9 +107,16 @@ def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray):  # noqa: 
         return None
     from synth.props.fitting import sample_fit
 
-    fit = sample_fit(rig, shape, rng, _grasp_poses(), prop_pairs(cfg), max_tries=8)
+    pairs = prop_pairs(cfg)
+    # The prop first (uniform over the props, whatever their number of grasps), then its grasps;
+    # if none of them fits, any pair.
+    names = sorted({p for _, p in pairs}, key=[p for _, p in pairs].index)
+    name = names[int(rng.integers(len(names)))]
+    fit = sample_fit(rig, shape, rng, _grasp_poses(), [pg for pg in pairs if pg[1] == name], max_tries=6)
     if fit is None:
-        logger.warning("sample %d: no grasp fit found in 8 draws; the hand holds nothing", i)
+        fit = sample_fit(rig, shape, rng, _grasp_poses(), pairs, max_tries=4)
+    if fit is None:
+        logger.warning("sample %d: no grasp fit found in 10 draws; the hand holds nothing", i)
     return fit
 
 

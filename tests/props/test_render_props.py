@@ -253,3 +253,38 @@ def test_raster_draws_objects_like_cycles(dataset: Path) -> None:
             assert ((s.passes.parts == 16) == (cyc == 16)).mean() >= 0.995
     finally:
         r.close()
+
+
+_EEVEE_SCRIPT = """
+import json
+import numpy as np
+from synth.config import JobConfig, apply_overrides
+from synth.render.blender.renderer import BlenderRenderer
+from synth.render.job import hand_meshes, load_rigs, render_sample
+out = {}
+for engine in ("eevee", "cycles"):
+    cfg = apply_overrides(JobConfig(), [f"render.engine={engine}", "render.resolution=48", "hand.pose_source=free",
+                                        "render.samples=1", "props.fraction=1"])
+    rigs = load_rigs(cfg)
+    r = BlenderRenderer(cfg.render, hand_meshes(rigs))
+    out[engine] = render_sample(cfg, 1, rigs, r).passes
+    r.close()
+e, c = out["eevee"], out["cycles"]
+both = (e.depth > 0) & (c.depth > 0)
+print(json.dumps({"obj": int((c.parts == 16).sum()), "parts_equal": float((e.parts == c.parts).mean()),
+                  "median_dz": float(np.median(np.abs(e.depth[both] - c.depth[both])))}))
+"""
+
+
+@pytest.mark.slow
+def test_eevee_object_part_aov_matches_cycles() -> None:
+    """EEVEE writes the object's part id through the part AOV (own process: software OpenGL).
+    Measured: 50 object pixels at 48 px, part masks identical, median depth difference 0.002 mm."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", _EEVEE_SCRIPT], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert res["obj"] > 10 and res["parts_equal"] >= 0.995 and res["median_dz"] <= 1e-4
