@@ -61,10 +61,15 @@ def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     return np.rint(s * 255.0).astype(np.uint8)
 
 
+#: Fraction of its albedo at which the skin's median pixel is exposed (a photographer places lit skin
+#: about a stop under paper white; 1.0 burns out the lightest tones under the shoulder curve).
+SKIN_KEY = 0.55
+
+
 def auto_exposure(linear: np.ndarray, mask: np.ndarray, albedo: float, limit_stops: float = 4.0) -> float:
     """Exposure (stops) of an incident-light meter at the hand: the light falling on the hand is
     estimated as the hand's median linear luminance (pixels where ``mask``) divided by the skin's
-    albedo luminance, and exposed so that a surface of albedo ``a`` renders at ``a``. Skin tones
+    albedo luminance, and exposed so that the skin's median renders at :data:`SKIN_KEY` times its albedo. Skin tones
     therefore keep their brightness whatever the light strength (dark skin stays dark, light
     skin light), as a photographer metering for skin would. Clamped to +-``limit_stops``."""
     if not mask.any() or albedo <= 0:
@@ -73,7 +78,7 @@ def auto_exposure(linear: np.ndarray, mask: np.ndarray, albedo: float, limit_sto
     irradiance = float(np.median(lum)) / albedo
     if irradiance <= 1e-6:
         return limit_stops
-    return float(np.clip(np.log2(1.0 / irradiance), -limit_stops, limit_stops))
+    return float(np.clip(np.log2(SKIN_KEY / irradiance), -limit_stops, limit_stops))
 
 
 def filmic_srgb8(linear: np.ndarray) -> np.ndarray:

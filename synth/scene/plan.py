@@ -221,14 +221,19 @@ def plan_sample(
     if fit is not None:  # the grasp the object was fitted to, with its adjusted flexion
         pose, gesture, category = np.asarray(fit.pose_deg, dtype=np.float64), str(fit.grasp), "grasp"
 
-    R = random_rotation(rng)
-    root = np.eye(4)
-    root[:3, :3] = R
-    root[:3, 3] = -R @ palm_centre(rig, shape, pose)
+    natural = cfg.camera.mode != "orbit" or cfg.lighting.mode == "natural" or cfg.appearance.skin == "monk"
+    if natural:
+        root = natural_root(rng, rig, shape, pose)
+        R = root[:3, :3]
+    else:
+        R = random_rotation(rng)
+        root = np.eye(4)
+        root[:3, :3] = R
+        root[:3, 3] = -R @ palm_centre(rig, shape, pose)
     hand = HandSpec(model=cfg.hand.model, side=side, shape=shape, pose_deg=pose, root=root,
                     gesture=gesture, gesture_category=category)
     props = (prop_spec(fit, root),) if fit is not None else ()
-    if cfg.camera.mode != "orbit" or cfg.lighting.mode == "natural" or cfg.appearance.skin == "monk":
+    if natural:
         return dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props)
 
     W, H = cfg.render.size
@@ -283,6 +288,36 @@ def _backgrounds(dirs: tuple[str, ...]) -> list:
     from synth.scene.lighting import IMAGE_SUFFIXES, list_files
 
     return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background")]
+
+
+#: The forearm points at most this far from straight down (world -Z): hands are raised, held
+#: out or hang, with the elbow below or level with the hand far more often than above it.
+FOREARM_MAX_FROM_DOWN_DEG = 100.0
+
+
+def natural_root(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    """``(4, 4)`` model-to-world transform of a naturally held hand: palm centre at the origin,
+    the forearm (model -y) within :data:`FOREARM_MAX_FROM_DOWN_DEG` of world down, and a uniform
+    rotation about the forearm (pronation / supination), so that upright cameras see upright
+    worlds around plausibly oriented hands."""
+    cos_t = rng.uniform(np.cos(np.radians(FOREARM_MAX_FROM_DOWN_DEG)), 1.0)
+    phi = rng.uniform(0.0, 2.0 * np.pi)
+    sin_t = np.sqrt(1.0 - cos_t**2)
+    a_w = -np.array([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t])  # forearm direction, world
+    a_m = np.array([0.0, -1.0, 0.0])  # forearm direction, model frame
+    v, cth = np.cross(a_m, a_w), float(a_m @ a_w)
+    if np.linalg.norm(v) < 1e-9:
+        R0 = np.eye(3) if cth > 0 else np.diag([1.0, -1.0, -1.0])
+    else:
+        Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+        R0 = np.eye(3) + Vx + Vx @ Vx / (1.0 + cth)
+    tw = rng.uniform(0.0, 2.0 * np.pi)
+    K = np.array([[0, -a_w[2], a_w[1]], [a_w[2], 0, -a_w[0]], [-a_w[1], a_w[0], 0]])
+    R = (np.eye(3) + np.sin(tw) * K + (1 - np.cos(tw)) * K @ K) @ R0
+    root = np.eye(4)
+    root[:3, :3] = R
+    root[:3, 3] = -R @ palm_centre(rig, shape, pose)
+    return root
 
 
 def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig, hand: HandSpec,

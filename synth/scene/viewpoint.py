@@ -38,6 +38,8 @@ FOREARM_CONE_DEG = 35.0
 NEAR_M = 0.06
 MARGIN_PX = 2.0
 MAX_TRIES = 200
+WORLD_UP = np.array([0.0, 0.0, 1.0])
+ROLL_DEG = 25.0
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,14 @@ def _direction(mode: str, fr: dict[str, np.ndarray], rng: np.random.Generator) -
             v /= np.linalg.norm(v)
             if abs(v @ a) < np.cos(np.radians(FOREARM_CONE_DEG)):
                 break
-        up = _perp(v, rng)
+        # photographs are mostly upright: world up, rolled by up to ROLL_DEG (any roll when the
+        # camera looks straight up or down)
+        up = WORLD_UP - (WORLD_UP @ v) * v
+        if np.linalg.norm(up) < 0.2:
+            return v, _perp(v, rng)
+        up /= np.linalg.norm(up)
+        roll = np.radians(rng.uniform(-ROLL_DEG, ROLL_DEG))
+        up = np.cos(roll) * up + np.sin(roll) * np.cross(v, up)
         return v, up
     if mode == "egocentric":
         # camera behind and above the forearm: the ray makes 20-55 degrees with the distal axis
