@@ -38,6 +38,7 @@ MELANIN = np.array([0.45, 0.8, 1.4])
 BROADBAND = 0.7
 HAEMOGLOBIN = np.array([0.08, 0.75, 0.55])
 
+HAEMOGLOBIN_FLOOR = 0.14
 PALM_MELANIN_SCALE = 0.35
 PALM_HAEMOGLOBIN_SCALE = 1.25
 NAILBED_MELANIN_SCALE = 0.2
@@ -144,7 +145,9 @@ def sample_skin(rng: np.random.Generator, monk_weights: np.ndarray | None = None
     k = int(rng.choice(10, p=w / w.sum()))
     m0, h0 = MONK_PARAMS[k]
     m = float(m0 * np.exp(rng.normal(0.0, 0.06)))
-    h = float(max(0.0, h0 * (1.0 + rng.normal(0.0, 0.12))) + 0.02 * rng.random())
+    # living skin is never bloodless: a haemoglobin floor keeps the palest swatches (which are
+    # near-white paint chips) from rendering as grey plaster
+    h = float(max(HAEMOGLOBIN_FLOOR, h0 * (1.0 + rng.normal(0.0, 0.12))) + 0.03 * rng.random())
     back = albedo(m, h)
     palm = albedo(m * PALM_MELANIN_SCALE, h * PALM_HAEMOGLOBIN_SCALE)
     bed = albedo(m * NAILBED_MELANIN_SCALE, h * 1.4)
