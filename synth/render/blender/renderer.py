@@ -37,6 +37,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -212,21 +213,7 @@ class BlenderRenderer:
 
         # Skin: one shared node group, one material per part (pass_index = part id).
         self._build_skin_group()
-        self.materials = {}
-        for pid in range(1, 8):
-            mat = bpy.data.materials.new(f"synth_skin_part{pid}")
-            mat.use_nodes = True
-            nt = mat.node_tree
-            nt.nodes.clear()
-            grp = nt.nodes.new("ShaderNodeGroup")
-            grp.node_tree = self.skin_group
-            out = nt.nodes.new("ShaderNodeOutputMaterial")
-            nt.links.new(grp.outputs[0], out.inputs["Surface"])
-            aov_out = nt.nodes.new("ShaderNodeOutputAOV")
-            aov_out.aov_name = _PART_AOV
-            aov_out.inputs["Value"].default_value = float(pid)
-            mat.pass_index = pid
-            self.materials[pid] = mat
+        self.materials = _part_materials("synth_skin_part", self.skin_group)
 
         # Appearance (issue 5): Monk-scale skin with palms, pores and nails; HDRI / sky / studio
         # world with camera-visible backgrounds; a pool of local lights. The simple skin group and
@@ -237,21 +224,7 @@ class BlenderRenderer:
         self.app_world = appearance.build_world("synth_world_natural")
         self.app_lights = appearance.build_lights(scene)
         self.basic_world = world
-        self.materials_monk = {}
-        for pid in range(1, 8):
-            mat = bpy.data.materials.new(f"synth_skin_monk_part{pid}")
-            mat.use_nodes = True
-            nt = mat.node_tree
-            nt.nodes.clear()
-            grp = nt.nodes.new("ShaderNodeGroup")
-            grp.node_tree = self.app_skin.group
-            out = nt.nodes.new("ShaderNodeOutputMaterial")
-            nt.links.new(grp.outputs[0], out.inputs["Surface"])
-            aov_out = nt.nodes.new("ShaderNodeOutputAOV")
-            aov_out.aov_name = _PART_AOV
-            aov_out.inputs["Value"].default_value = float(pid)
-            mat.pass_index = pid
-            self.materials_monk[pid] = mat
+        self.materials_monk = _part_materials("synth_skin_monk_part", self.app_skin.group)
         self._skin_mode = "basic"
 
         self.prop_objects = []
@@ -482,6 +455,28 @@ class BlenderRenderer:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def _part_materials(prefix: str, group: Any) -> dict[int, Any]:
+    """One material per hand part id 1..7 using the shader node ``group``; the part id goes to
+    the material-index pass (``pass_index``, Cycles) and to the part AOV (EEVEE)."""
+    bpy = _bpy()
+    out = {}
+    for pid in range(1, 8):
+        mat = bpy.data.materials.new(f"{prefix}{pid}")
+        mat.use_nodes = True
+        nt = mat.node_tree
+        nt.nodes.clear()
+        grp = nt.nodes.new("ShaderNodeGroup")
+        grp.node_tree = group
+        node_out = nt.nodes.new("ShaderNodeOutputMaterial")
+        nt.links.new(grp.outputs[0], node_out.inputs["Surface"])
+        aov_out = nt.nodes.new("ShaderNodeOutputAOV")
+        aov_out.aov_name = _PART_AOV
+        aov_out.inputs["Value"].default_value = float(pid)
+        mat.pass_index = pid
+        out[pid] = mat
+    return out
 
 
 @contextlib.contextmanager
