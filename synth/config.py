@@ -240,6 +240,32 @@ class PropsConfig:
 
 
 @dataclass
+class AccessoriesConfig:
+    """Worn accessories (:mod:`synth.scene.accessories`), natural planning only.
+
+    Drawn per sample from its own stream ``SeedSequence([seed, i, 3])``, so the rest of the
+    sample does not depend on these probabilities; all 0 gives exactly the samples of a job
+    without accessories. Accessories get part ids after the held objects (16 + n_objects + k).
+
+    Attributes:
+        sleeve_prob: probability of a cloth sleeve over the forearm.
+        watch_prob: probability of a wrist watch.
+        bracelet_prob: probability of a bracelet (not with a watch).
+        ring_prob: probability of a ring on one finger.
+    """
+
+    sleeve_prob: float = 0.3
+    watch_prob: float = 0.15
+    bracelet_prob: float = 0.1
+    ring_prob: float = 0.2
+
+    def probs(self) -> dict[str, float]:
+        """Probability per accessory kind."""
+        return {"sleeve": self.sleeve_prob, "watch": self.watch_prob, "bracelet": self.bracelet_prob,
+                "ring": self.ring_prob}
+
+
+@dataclass
 class OutputConfig:
     """What is written per sample.
 
@@ -274,6 +300,7 @@ class JobConfig:
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     post: PostConfig = field(default_factory=PostConfig)
     props: PropsConfig = field(default_factory=PropsConfig)
+    accessories: AccessoriesConfig = field(default_factory=AccessoriesConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     version: int = CONFIG_VERSION
 
@@ -368,6 +395,9 @@ class JobConfig:
         need(0.0 <= self.props.fraction <= 1.0, "props.fraction", f"must be in 0..1, got {self.props.fraction}")
         unknown = [n for n in self.props.names if n not in _PROPS]
         need(not unknown, "props.names", f"unknown prop(s) {', '.join(map(str, unknown))}; choose from {', '.join(_PROPS)}")
+
+        for k, v in self.accessories.probs().items():
+            need(0.0 <= v <= 1.0, f"accessories.{k}_prob", f"must be in 0..1, got {v}")
 
         bad = [p for p in self.output.passes if p not in ("rgb", "depth", "parts", "normals")]
         need(not bad, "output.passes", f"unknown pass(es) {', '.join(bad)}; choose from rgb, depth, parts, normals")

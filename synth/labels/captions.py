@@ -319,6 +319,8 @@ def describe(
     hand = f"{side} hand"
     if extra and extra.get("held_object"):  # e.g. "a white mug between the thumb and index finger"
         hand += f" holding {extra['held_object']}"
+    if extra and extra.get("accessories"):  # e.g. "a silver watch and a gold ring on the ring finger"
+        hand += f" wearing {extra['accessories']}"
     variant = 0 if rng is None else int(rng.integers(0, 3))
     if variant == 0:
         s = f"A {hand}" + (f" in {gest}" if gest else "")

@@ -209,6 +209,10 @@ def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
         out["lighting_type"] = spec.extra["lighting"].env.kind
     if "post" in spec.extra:
         out["post"] = spec.extra["post"].attributes()
+    worn = [p for p in spec.props if p.category == "accessory"]
+    if worn:
+        out["accessories"] = [{"kind": p.name, "color": p.color_name, "bone": p.description["params"]["bone"],
+                               "part_id": int(p.part_id), "words": p.description["words"]} for p in worn]
     return out
 
 
@@ -218,9 +222,10 @@ _FINGER_WORDS = {"thumb": "thumb", "index": "index", "middle": "middle", "ring":
 def held_object_words(spec: SampleSpec) -> str | None:
     """What the hand holds, for captions: ``"a white mug between the thumb and the index and
     middle fingers"`` (colour of the main material; the fingers from the fit's contacts)."""
-    if not spec.props:
+    held = [p for p in spec.props if p.category != "accessory"]
+    if not held:
         return None
-    p = spec.props[0]
+    p = held[0]
     colour = p.color_name if p.color_name not in ("", "natural") else ""
     noun = f"{colour} {p.name}".strip()
     art = "an" if noun[0] in "aeiou" else "a"
@@ -238,11 +243,15 @@ def held_object_words(spec: SampleSpec) -> str | None:
 
 
 def caption_words(spec: SampleSpec) -> dict[str, Any]:
-    """Appearance words for captions: skin tone, lighting, background, camera mode, held object."""
+    """Appearance words for captions: skin tone, lighting, background, camera mode, held object,
+    worn accessories."""
     words: dict[str, Any] = {"skin_tone": spec.material.skin_tone, "camera_mode": spec.camera_mode}
     held = held_object_words(spec)
     if held:
         words["held_object"] = held
+    worn = [p.description["words"] for p in spec.props if p.category == "accessory"]
+    if worn:
+        words["accessories"] = worn[0] if len(worn) == 1 else ", ".join(worn[:-1]) + " and " + worn[-1]
     if "skin" in spec.extra:
         words["skin_tone"] = spec.extra["skin"].tone_words
     if "lighting" in spec.extra:
@@ -310,6 +319,10 @@ def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
                        "contacts with hand vertex ids, material colour) is drawn with part id 16+k; bbox and "
                        "hand_pixels cover the hand parts 1..7 only; mesh/ID.npz holds the hand then the objects "
                        "(face_part gives each triangle's part id)",
+            "accessories": "worn accessories (sleeve, watch, bracelet, ring; accessories config section) follow the "
+                           "held objects in labels' objects list with category 'accessory': objects[k] has part id "
+                           "16+k, so a sample with n held objects gives its accessories 16+n, 16+n+1, ...; they are "
+                           "in the depth pass and mesh/ID.npz, so they hide the keypoints behind them",
             "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
             "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
 

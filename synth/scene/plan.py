@@ -5,6 +5,10 @@ Sample ``i`` draws everything from its own Generator,
 shape, pose, hand orientation, camera, material, lights, background), so any split of a job into
 shards gives identical samples.
 
+Worn accessories (``cfg.accessories``, natural planning only) draw from a third stream,
+``SeedSequence([seed, i, 3])`` (:mod:`synth.scene.accessories`), and follow the held objects in
+``spec.props`` (part ids ``16 + n_objects + k``, category ``accessory``).
+
 Held objects (``cfg.props``) draw from a second stream of the sample,
 ``SeedSequence([seed, i, 2])`` (:func:`props_rng`): whether the hand holds something (one draw,
 always consumed), then the prop (uniform over ``cfg.props.names``), one of the grasps it affords,
@@ -139,6 +143,21 @@ def prop_spec(fit, root: np.ndarray, index: int = 0) -> PropSpec:  # noqa: ANN00
                     fit=summary)
 
 
+def plan_accessories(cfg: JobConfig, i: int, rig: HandRig, hand: HandSpec, n_objects: int) -> tuple[PropSpec, ...]:
+    """Sample ``i``'s worn accessories, placed on the posed hand (part ids after the
+    ``n_objects`` held objects); drawn from :func:`synth.scene.accessories.accessories_rng`."""
+    probs = cfg.accessories.probs()
+    if not any(probs.values()):
+        return ()
+    from synth.scene import accessories as acc
+
+    accs = acc.sample_accessories(acc.accessories_rng(cfg.seed, i), rig, hand.shape, probs, hand.pose_deg)
+    if not accs:
+        return ()
+    bt = model_pose(rig, hand.shape, hand.pose_deg).bone_transforms
+    return acc.accessory_specs(accs, bt, hand.root, rig.bone_names, n_objects)
+
+
 def free_pose(rng: np.random.Generator, pose_range: float) -> np.ndarray:
     """A ``(16, 3)`` pose drawn uniformly in the central ``pose_range`` fraction of
     :data:`synth.hand.anatomy.LIMITS`, degrees (twist kept at a quarter of that)."""
@@ -234,7 +253,8 @@ def plan_sample(
                     gesture=gesture, gesture_category=category)
     props = (prop_spec(fit, root),) if fit is not None else ()
     if natural:
-        return dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props)
+        worn = plan_accessories(cfg, i, rig, hand, len(props))
+        return dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props + worn)
 
     W, H = cfg.render.size
     c = cfg.camera

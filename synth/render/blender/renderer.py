@@ -54,7 +54,7 @@ _SKIN_GROUP = "synth_skin"
 _PART_AOV = "synth_part"
 _CV_TO_BLENDER_CAM = np.diag([1.0, -1.0, -1.0, 1.0])
 #: Held objects rendered per sample at most.
-MAX_PROPS = 2
+MAX_PROPS = 5  # held objects + worn accessories (synth.scene.accessories.MAX_ACCESSORIES)
 #: Dihedral angle above which a held object's edge is shaded sharp (degrees).
 SHARP_EDGE_DEG = 40.0
 
@@ -300,7 +300,7 @@ class BlenderRenderer:
     def _update_props(self, spec: SampleSpec) -> None:
         """Fill the object pool from ``spec.props`` (world-frame meshes); hide unused slots."""
         if len(spec.props) > MAX_PROPS:
-            raise ValueError(f"the renderer draws at most {MAX_PROPS} held objects, the sample has {len(spec.props)}")
+            raise ValueError(f"the renderer draws at most {MAX_PROPS} objects, the sample has {len(spec.props)}")
         for k, obj in enumerate(self.prop_objects):
             if k >= len(spec.props):
                 obj.hide_render = True
