@@ -394,14 +394,18 @@ def check_images(
         if img.dtype.kind == "f" and not np.all(np.isfinite(img)):
             errs.append(f"{rel}: non-finite values")
     depth = images.get("depth")
+    parts_img = images.get("parts")
     if depth is not None and depth.shape == (H, W) and depth.dtype == np.float32 and np.all(np.isfinite(depth)):
         if (depth < 0).any():
             errs.append(f"{e.files['depth']}: negative depth")
         if {"visibility", "keypoints_2d", "keypoints_3d_cam"} <= a.keys():
             tol, rho, exact = _vis_params(label, vis_tol)
             z = a["keypoints_3d_cam"][:, 2]
+            vdepth = depth  # objects and accessories never show a keypoint's surface
+            if parts_img is not None and parts_img.shape == (H, W):
+                vdepth = np.where((parts_img > 0) & (parts_img <= 7), depth, 0.0).astype(np.float32)
             # Slack absorbs float32 storage of the depth the renderer tested against.
-            loose = depth_visibility(a["keypoints_2d"], z, rho, depth, tol + 1e-4)
+            loose = depth_visibility(a["keypoints_2d"], z, rho, vdepth, tol + 1e-4)
             labelled = a["visibility"].astype(int)
             bad = np.nonzero((labelled == 1) & (loose == 0))[0].tolist()
             if bad:
@@ -410,7 +414,7 @@ def check_images(
                     f"there is not on their surface (tolerance {tol:g} m)"
                 )
             if exact:  # the label states the surface radii: the test is exact both ways
-                strict = depth_visibility(a["keypoints_2d"], z, rho, depth, max(0.0, tol - 1e-4))
+                strict = depth_visibility(a["keypoints_2d"], z, rho, vdepth, max(0.0, tol - 1e-4))
                 bad = np.nonzero((labelled == 0) & (strict == 1))[0].tolist()
                 if bad:
                     errs.append(

@@ -23,7 +23,8 @@ HAND_PART_MAX = 7
 #: Human-readable definition stored in dataset.json.
 VISIBILITY_DEFINITION = (
     "1 when the keypoint projects inside the image in front of the camera and, in the 3x3 pixel "
-    "window around its nearest pixel, some rendered depth D satisfies |D - (z - rho)| <= rho + "
+    "window around its nearest pixel, some rendered depth D of a hand pixel (part id 1..7: held objects "
+    "and worn accessories never count as the keypoint's surface) satisfies |D - (z - rho)| <= rho + "
     f"{DEPTH_TOLERANCE_M * 1000:g} mm, where z is the keypoint's camera depth and rho its distance to "
     "the nearest mesh vertex (0 for fingertips, which are surface vertices); else 0"
 )
@@ -73,7 +74,10 @@ def build_label(
     """
     cam = spec.camera
     geo = keypoint_geometry(keypoints_world, vertices_world, cam.world_to_cam, cam.K)
-    vis = visibility(geo["uv"], geo["cam"][:, 2], geo["rho"], depth)
+    # Only hand pixels can show a keypoint's own surface: an object or accessory within the depth
+    # tolerance (a watch strap over the wrist) hides it. Without objects this is ``depth`` itself.
+    hand_depth = np.where((parts > 0) & (parts <= HAND_PART_MAX), depth, 0.0) if parts is not None else depth
+    vis = visibility(geo["uv"], geo["cam"][:, 2], geo["rho"], hand_depth)
     attrs: dict[str, Any] = dict(attributes or {})
     app = spec.appearance_dict()
     attrs.setdefault("skin_tone", spec.material.skin_tone)
