@@ -20,8 +20,10 @@ pytestmark = pytest.mark.blender
 
 N = 3
 S = 80
+#: Worn accessories off: this file tests the hand (and held objects) alone (see test_accessories_render.py).
+NO_ACC = [f"accessories.{k}_prob=0" for k in ("sleeve", "watch", "bracelet", "ring")]
 ARGS = ["--count", str(N), "--seed", "5", "--resolution", str(S), "--samples", "2", "--side", "both", "--save-mesh",
-        "--props", "all"]
+        "--props", "all", *(a for kv in NO_ACC for a in ("--set", kv))]
 
 
 def _cli(args: list[str]):  # noqa: ANN202
@@ -157,7 +159,8 @@ def test_same_seed_same_bytes(dataset: Path, tmp_path: Path) -> None:
 
 
 def test_props_none_renders_no_object_and_equals_a_plain_job(tmp_path: Path) -> None:
-    base = ["--count", "1", "--seed", "5", "--resolution", "64", "--samples", "1"]
+    base = ["--count", "1", "--seed", "5", "--resolution", "64", "--samples", "1",
+            *(a for kv in NO_ACC for a in ("--set", kv))]
     res = _cli(["--out", str(tmp_path / "none"), *base, "--props", "none"])
     assert res.exit_code == 0, res.output
     res = _cli(["--out", str(tmp_path / "plain"), *base])
@@ -242,7 +245,7 @@ def test_raster_draws_objects_like_cycles(dataset: Path) -> None:
     from synth.render.raster import RasterRenderer
 
     cfg = apply_overrides(JobConfig(), ["seed=5", f"render.resolution={S}", "hand.side=both", "render.renderer=raster",
-                                        "props.fraction=1"])
+                                        "props.fraction=1", *NO_ACC])
     rigs = load_rigs(cfg)
     r = RasterRenderer(cfg.render, hand_meshes(rigs))
     try:

@@ -23,7 +23,10 @@ pytestmark = pytest.mark.blender
 
 ROOT = Path(__file__).resolve().parents[2]
 N = 4
-ARGS = ["--count", str(N), "--seed", "7", "--resolution", "96", "--samples", "4", "--side", "both", "--save-mesh"]
+#: Worn accessories off: this file tests the hand (and held objects) alone (see test_accessories_render.py).
+NO_ACC = [f"accessories.{k}_prob=0" for k in ("sleeve", "watch", "bracelet", "ring")]
+ARGS = ["--count", str(N), "--seed", "7", "--resolution", "96", "--samples", "4", "--side", "both", "--save-mesh",
+        *(a for kv in NO_ACC for a in ("--set", kv))]
 TIPS = [4, 8, 12, 16, 20]
 
 
@@ -101,7 +104,7 @@ def test_keypoints_match_blender_world_to_camera_view(dataset: Path) -> None:
     from synth.render.job import hand_meshes, job_pose_sampler, load_rigs
     from synth.scene.plan import plan_sample
 
-    cfg = apply_overrides(JobConfig(), ["seed=7", "render.resolution=96", "hand.side=both"])
+    cfg = apply_overrides(JobConfig(), ["seed=7", "render.resolution=96", "hand.side=both", *NO_ACC])
     rigs = load_rigs(cfg)
     r = BlenderRenderer(cfg.render, hand_meshes(rigs))
     sampler = job_pose_sampler(cfg)
@@ -215,7 +218,8 @@ def test_raster_depth_agrees_with_cycles(dataset: Path) -> None:
     from synth.render.job import hand_meshes, job_pose_sampler, load_rigs, render_sample
     from synth.render.raster import RasterRenderer
 
-    cfg = apply_overrides(JobConfig(), ["seed=7", "render.resolution=96", "hand.side=both", "render.renderer=raster"])
+    cfg = apply_overrides(JobConfig(), ["seed=7", "render.resolution=96", "hand.side=both", "render.renderer=raster",
+                                        *NO_ACC])
     rigs = load_rigs(cfg)
     r = RasterRenderer(cfg.render, hand_meshes(rigs))
     try:
