@@ -99,6 +99,11 @@ def accessories_rng(seed: int, i: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 3]))
 
 
+def _a(words: str) -> str:
+    """``words`` with its indefinite article (``"an olive sleeve"``)."""
+    return f"{'an' if words[:1] in 'aeiou' else 'a'} {words}"
+
+
 # ---- geometry -------------------------------------------------------------------------------
 def _frame(axis: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two unit vectors ``(u, w)`` spanning the plane normal to ``axis``, ``u`` closest to ``up``;
@@ -331,7 +336,7 @@ def build_sleeve(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, fr: For
     fm = (kind == 1).astype(np.int64)
     return Accessory("sleeve", "root", v, f, fm, mats,
                      {"start_above_wrist_m": start, "clearance_m": clearance, "thickness_m": thick,
-                      "length_m": float(s[-1] - s[0])}, f"a {word} sleeve")
+                      "length_m": float(s[-1] - s[0])}, _a(f"{word} sleeve"))
 
 
 def build_watch(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, fr: ForearmFrame, rng: np.random.Generator,
@@ -367,7 +372,7 @@ def build_watch(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, fr: Fore
     return Accessory("watch", "root", np.concatenate([v, cv]), np.concatenate([f, cf + len(v)]), fm, mats,
                      {"centre_above_wrist_m": above, "strap_width_m": width, "clearance_m": clearance,
                       "case_radius_m": case_r, "case_height_m": case_h},
-                     f"a {metal} watch on a {strap_word} strap")
+                     _a(f"{metal} watch on a {strap_word} strap"))
 
 
 def build_bracelet(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, fr: ForearmFrame, rng: np.random.Generator) -> Accessory:
@@ -389,7 +394,7 @@ def build_bracelet(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, fr: F
         mat = PropMaterial("band", BEADS[word], roughness=float(rng.uniform(0.3, 0.7)), color_name=word)
     return Accessory("bracelet", "root", v, f, np.zeros(len(f), np.int64), (mat,),
                      {"centre_above_wrist_m": above, "inner_radius_m": r_in, "width_m": width, "thickness_m": thick},
-                     f"a {word} bracelet")
+                     _a(f"{word} bracelet"))
 
 
 def build_ring(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, joints: np.ndarray, bone_index: dict[str, int], finger: str,
@@ -425,7 +430,7 @@ def build_ring(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, joints: n
     return Accessory("ring", bone, v, f, np.zeros(len(f), np.int64), (mat,),
                      {"finger": finger, "position_on_phalanx": t, "inner_radius_m": r_in, "width_m": width,
                       "thickness_m": thick, "clearance_m": clearance},
-                     f"a {word} ring on the {'little' if finger == 'pinky' else finger} finger")
+                     _a(f"{word} ring on the {'little' if finger == 'pinky' else finger} finger"))
 
 
 # ---- sampling and placement ---------------------------------------------------------------------
