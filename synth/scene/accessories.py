@@ -10,8 +10,12 @@ sample's shape, fitted to the rig's vertices with a clearance, and attached to o
   and a cylindrical case (with a dark glass face) on the back of the forearm. Bone ``root``.
 * **bracelet**: a round band (elliptical cross-section) 1.5-3 mm around the forearm just above
   the wrist, 2.5-4 cm above it. Bone ``root``.
-* **ring**: a circular band around the middle of a finger's proximal phalanx, inner radius the
-  finger's largest radius there plus 0.5-1 mm. Bone ``finger<n>-1`` of that finger.
+* **ring**: a circular band around a finger's proximal phalanx (55-70 % of the way to the PIP
+  joint), inner radius the skin's largest radius there (posed, in the bone's frame) plus 0.5-1 mm.
+  Bone ``finger<n>-1`` of that finger. Only where the band fits: any other surface in its slab
+  (a neighbouring finger pressed against it, the palm's web, a curled finger's own tip) must lie
+  outside its outer radius; the drawn finger is tried first, then the others, else no ring (in
+  the gesture library's poses about 40 % of ``ring_prob = 1`` samples get one).
 
 In this rig the forearm is skinned to the root bone only (vertices more than about 1.2 cm above
 the wrist joint do not move with the wrist), so forearm accessories are rigid with the forearm
@@ -49,6 +53,8 @@ MAX_ACCESSORIES = 3
 #: Finger name -> (rig part id, proximal phalanx bone name).
 FINGERS = {"index": (4, "finger2-1"), "middle": (5, "finger3-1"), "ring": (6, "finger4-1"),
            "pinky": (7, "finger5-1")}
+#: Free space a ring needs beyond its outer radius from other parts of the hand, metres.
+RING_ROOM_M = 0.0
 #: How often a ring is on each finger.
 RING_FINGER_WEIGHTS = {"index": 0.15, "middle": 0.2, "ring": 0.45, "pinky": 0.2}
 
@@ -418,10 +424,26 @@ def build_ring(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, joints: n
     width = float(rng.uniform(0.002, 0.005))
     thick = float(rng.uniform(0.0012, 0.002))
     clearance = float(rng.uniform(0.0005, 0.001))
-    pts = surface_points(rest, faces, (parts[faces] == part).all(1))
+    # Every hand surface point in the ring's slab, in polar coordinates about the bone axis. The
+    # nearest surface in each direction is the phalanx's own skin (the axis runs inside it): the
+    # ring's inner radius clears the largest of those; anything further out in the slab (a curled
+    # finger's distal phalanges, a neighbouring finger, the palm's web) must leave room for the band.
+    pts = surface_points(rest, faces, np.ones(len(faces), bool), n=5)
     rel = pts - centre
-    near = (np.abs(rel @ axis) <= width / 2.0 + 0.003) & (np.linalg.norm(rel - np.outer(rel @ axis, axis), axis=1) < 0.02)
-    r_in = float(np.linalg.norm(rel[near] - np.outer(rel[near] @ axis, axis), axis=1).max()) + clearance
+    ax = rel @ axis
+    u, w = _frame(axis, np.array([0.0, 0.0, 1.0]))
+    x, z = rel @ u, rel @ w
+    rad = np.hypot(x, z)
+    sel = (np.abs(ax) <= width / 2.0 + 0.0015) & (rad < 0.04)
+    nb = 24
+    b_of = (np.mod(np.arctan2(z[sel], x[sel]), 2 * np.pi) / (2 * np.pi) * nb).astype(int) % nb
+    inner = np.full(nb, np.inf)
+    np.minimum.at(inner, b_of, rad[sel])
+    further = rad[sel] > inner[b_of] + 0.002
+    r_in = float(rad[sel][~further].max()) + clearance
+    room = float(rad[sel][further].min()) if further.any() else float("inf")
+    if not np.isfinite(inner).all():  # the skin does not surround the bone axis here: no room
+        room = 0.0
     up = np.array([0.0, 0.0, 1.0])
     v, f = torus_mesh(centre, axis, up, r_in, width, thick, m=40, k=10)
     word = ("silver", "gold", "rose gold", "black")[int(rng.choice(4, p=[0.45, 0.4, 0.1, 0.05]))]
@@ -429,7 +451,7 @@ def build_ring(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, joints: n
     mat = PropMaterial("metal", col, roughness=float(rng.uniform(*rough)), metallic=1.0, color_name=word)
     return Accessory("ring", bone, v, f, np.zeros(len(f), np.int64), (mat,),
                      {"finger": finger, "position_on_phalanx": t, "inner_radius_m": r_in, "width_m": width,
-                      "thickness_m": thick, "clearance_m": clearance},
+                      "thickness_m": thick, "clearance_m": clearance, "room_m": room},
                      _a(f"{word} ring on the {'little' if finger == 'pinky' else finger} finger"))
 
 
@@ -473,11 +495,22 @@ def sample_accessories(rng: np.random.Generator, rig: HandRig, shape: np.ndarray
     if wrist_item is not None:
         out.append(wrist_item)
     if want["ring"]:
+        # The drawn finger first, then the others by weight: the first whose neighbours leave room
+        # for the band (they press against the proximal phalanx in adducted poses); else no ring.
         names = list(RING_FINGER_WEIGHTS)
         w = np.array([RING_FINGER_WEIGHTS[n] for n in names])
-        finger = names[int(rng.choice(len(names), p=w / w.sum()))]
+        first = names[int(rng.choice(len(names), p=w / w.sum()))]
+        order = [first] + sorted((n for n in names if n != first), key=lambda n: -RING_FINGER_WEIGHTS[n])
         pp = forward(rig, shape, pose)
-        out.append(build_ring(rest, rig.faces, rig.parts, joints, bone_index, finger, rng, pp.vertices, pp.bone_transforms))
+        seed = int(rng.integers(2**31))
+        for finger in order:
+            ring = build_ring(rest, rig.faces, rig.parts, joints, bone_index, finger, np.random.default_rng(seed),
+                              pp.vertices, pp.bone_transforms)
+            if ring.params["room_m"] >= ring.params["inner_radius_m"] + ring.params["thickness_m"] + RING_ROOM_M:
+                out.append(ring)
+                break
+        else:
+            logger.debug("no finger has room for a ring; the sample wears none")
     return out
 
 

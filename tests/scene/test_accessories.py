@@ -60,10 +60,15 @@ def test_closed_meshes_no_penetration(rig):
 
 
 def test_attachment_follows_bone(rig):
-    rng = np.random.default_rng(3)
-    shape = rig.sample_shape(rng)
     pose0 = np.zeros((16, 3))
-    accs = sample_accessories(rng, rig, shape, {"ring": 1.0}, pose0)
+    pose0[[4, 7, 10, 13], 1] = [20.0, 5.0, 10.0, 20.0]  # fingers spread: room for a ring
+    for seed in range(10):
+        rng = np.random.default_rng(seed)
+        shape = rig.sample_shape(rng)
+        accs = sample_accessories(rng, rig, shape, {"ring": 1.0}, pose0)
+        if accs:
+            break
+    assert accs, "no ring fitted in 10 shapes of a spread hand"
     ring = accs[0]
     pose1 = pose0.copy()
     pose1[4 + 3 * list(FINGERS).index(ring.params["finger"]), 0] = 60.0  # flex that finger's MCP
@@ -90,8 +95,9 @@ def test_plan_determinism_and_zero_probs():
     for i in range(3):
         a, b, b2 = plan_sample(cfg0, i, rigs), plan_sample(cfg1, i, rigs), plan_sample(cfg1, i, rigs)
         assert not a.props
-        assert [p.name for p in b.props] == ["sleeve", "watch", "ring"]
-        assert [p.part_id for p in b.props] == [16, 17, 18]
+        names = [p.name for p in b.props]
+        assert names[:2] == ["sleeve", "watch"] and names[2:] in ([], ["ring"])
+        assert [p.part_id for p in b.props] == list(range(16, 16 + len(names)))
         assert all(p.category == "accessory" for p in b.props)
         for p, q in zip(b.props, b2.props, strict=True):
             np.testing.assert_array_equal(p.vertices, q.vertices)
