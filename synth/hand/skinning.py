@@ -73,7 +73,7 @@ def _levels(parents: np.ndarray) -> list[np.ndarray]:
     return [np.nonzero(depth == d)[0] for d in range(1, depth.max() + 1)]
 
 
-_LEVEL_CACHE: dict[int, list[np.ndarray]] = {}
+_LEVEL_CACHE: dict[tuple[int, ...], list[np.ndarray]] = {}
 
 
 def forward(
@@ -123,7 +123,7 @@ def forward(
     Tl[:, :, 3, 3] = 1.0
     G = np.empty_like(Tl)
     G[:, 0] = Tl[:, 0] if root is None else np.asarray(root, dtype=np.float64).reshape(-1, 4, 4) @ Tl[:, 0]
-    key = id(rig.bone_parents)
+    key = tuple(int(p) for p in rig.bone_parents)  # by value: an id() could be reused by another rig
     levels = _LEVEL_CACHE.get(key)
     if levels is None:
         levels = _LEVEL_CACHE[key] = _levels(rig.bone_parents)
