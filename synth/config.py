@@ -214,14 +214,19 @@ class PostConfig:
     """Post effects on the RGB image only, recorded in ``attributes.post`` (:mod:`synth.scene.post`).
 
     Attributes:
-        blur_prob, motion_prob, noise_prob, jpeg_prob: probabilities of a defocus-like blur,
-            a linear motion blur, sensor noise and JPEG compression.
+        blur_prob, motion_prob, noise_prob, jpeg_prob: probabilities of a whole-image soft-focus
+            blur, a linear motion blur, sensor noise and JPEG compression.
+        dof_prob: probability of thin-lens depth of field focused on the hand (computed from the
+            exact depth pass: the background and far fingers blur by their circle of confusion).
+        dof_f_number: (min, max) 35 mm-equivalent f-number, drawn log-uniformly.
     """
 
     blur_prob: float = 0.1
     motion_prob: float = 0.05
     noise_prob: float = 0.3
     jpeg_prob: float = 0.3
+    dof_prob: float = 0.3
+    dof_f_number: tuple[float, float] = (1.4, 11.0)
 
 
 @dataclass

@@ -174,7 +174,7 @@ def render_sample(
     if "post" in spec.extra:  # camera effects on the RGB only; labels describe the sharp geometry
         from synth.scene.post import apply_post
 
-        passes.rgb = apply_post(passes.rgb, spec.extra["post"])
+        passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
     if passes.info:
         appearance.update(passes.info)
     kc = (keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]

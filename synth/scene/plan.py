@@ -385,7 +385,10 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
                             power=_uniform(rng, cfg.lighting.key_power), size=0.3),)
         grey = _uniform(rng, (0.05, 0.6))
         background = BackgroundSpec(color=(grey, grey, grey), strength=_uniform(rng, cfg.lighting.world_strength))
-    post = sample_post(rng, PostConfig(**dataclasses.asdict(cfg.post)))
+    # Depth of field focuses on the hand centre (planar camera depth).
+    focus = float(vp.camera.world_to_cam[2, :3] @ centre + vp.camera.world_to_cam[2, 3])
+    post = sample_post(rng, PostConfig(**dataclasses.asdict(cfg.post)), focus_m=focus, focal_mm=vp.focal_mm,
+                       focal_px=float(vp.camera.K[0, 0]))
     extra["post"] = post
     return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=vp.camera, material=material,
                       lights=lights, background=background, camera_mode=vp.mode, extra=extra)

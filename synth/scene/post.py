@@ -1,7 +1,17 @@
-"""Camera post effects applied to the RGB image only (pure numpy + OpenCV): defocus-like blur,
-linear motion blur, sensor noise and JPEG compression. Labels always describe the sharp
-geometry; the effects and their parameters are recorded in the sample's ``attributes.post`` so
-users can filter or re-balance.
+"""Camera post effects applied to the RGB image only (pure numpy + OpenCV): thin-lens depth of
+field from the rendered depth, a whole-image soft-focus blur, linear motion blur, sensor noise and
+JPEG compression. Labels always describe the sharp geometry; the effects and their parameters are
+recorded in the sample's ``attributes.post`` so users can filter or re-balance.
+
+Depth of field (:func:`defocus`) follows the thin-lens model: a point at depth ``d`` seen by a
+lens of focal length ``f`` and f-number ``N`` focused at ``s`` images to a circle of confusion of
+diameter ``c = (f / N) * f_px * |d - s| / (d * (s - f))`` pixels (``f_px`` the focal length in
+pixels; 35 mm-equivalent ``f`` and ``N``, so the blur matches a full-frame camera with the same
+field of view). It is computed from the *exact* depth pass of the same render (background, depth
+0, is at infinity): the image is split into depth layers of similar blur, each layer is blurred with
+a disc of its circle of confusion and composited back to front over the layers behind it, whose
+pixels hidden by nearer layers are filled by normalised convolution, so the sharp hand does not
+bleed into the blurred background and a blurred near finger spreads over what lies behind it.
 """
 
 from __future__ import annotations
@@ -19,11 +29,13 @@ class PostConfig:
     """Probabilities and ranges of the post effects.
 
     Attributes:
-        blur_prob: probability of a Gaussian (defocus-like) blur, sigma in ``blur_sigma`` px.
+        blur_prob: probability of a whole-image Gaussian soft-focus blur, sigma in ``blur_sigma`` px.
         motion_prob: probability of a linear motion blur of ``motion_px`` length.
         noise_prob: probability of sensor noise (Gaussian, ``noise_sigma`` in 8-bit levels,
             plus signal-dependent shot noise).
         jpeg_prob: probability of JPEG compression at quality ``jpeg_quality``.
+        dof_prob: probability of thin-lens depth of field focused on the hand.
+        dof_f_number: ``(lo, hi)`` 35 mm-equivalent f-number, drawn log-uniformly.
     """
 
     blur_prob: float = 0.1
@@ -34,9 +46,13 @@ class PostConfig:
     noise_sigma: tuple[float, float] = (1.0, 6.0)
     jpeg_prob: float = 0.3
     jpeg_quality: tuple[int, int] = (40, 95)
+    dof_prob: float = 0.3
+    dof_f_number: tuple[float, float] = (1.4, 11.0)
 
     def __post_init__(self) -> None:
-        for k in ("blur_prob", "motion_prob", "noise_prob", "jpeg_prob"):
+        if not 0.5 <= self.dof_f_number[0] <= self.dof_f_number[1] <= 64.0:
+            raise ValueError(f"post.dof_f_number must be (lo, hi) with 0.5 <= lo <= hi <= 64, got {self.dof_f_number}")
+        for k in ("blur_prob", "motion_prob", "noise_prob", "jpeg_prob", "dof_prob"):
             if not 0.0 <= getattr(self, k) <= 1.0:
                 raise ValueError(f"post.{k} must be in 0..1")
         if not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
@@ -45,7 +61,13 @@ class PostConfig:
 
 @dataclass(frozen=True)
 class PostSpec:
-    """The sampled effects (``None`` = not applied)."""
+    """The sampled effects (``None`` = not applied).
+
+    Depth of field: ``dof_f_number`` (35 mm-equivalent), ``dof_focus_m`` (focus distance, planar
+    camera depth, metres), ``dof_focal_mm`` (35 mm-equivalent focal length) and ``dof_focal_px``
+    (focal length in pixels), and ``dof_coc_px_at_infinity`` (circle-of-confusion diameter of the
+    far background, pixels).
+    """
 
     blur_sigma: float | None = None
     motion_px: float | None = None
@@ -53,13 +75,24 @@ class PostSpec:
     noise_sigma: float | None = None
     jpeg_quality: int | None = None
     noise_seed: int = 0
+    dof_f_number: float | None = None
+    dof_focus_m: float | None = None
+    dof_focal_mm: float | None = None
+    dof_focal_px: float | None = None
+    dof_coc_px_at_infinity: float | None = None
 
     def attributes(self) -> dict[str, object]:
         return {k: v for k, v in asdict(self).items() if v is not None and k != "noise_seed"}
 
 
-def sample_post(rng: np.random.Generator, cfg: PostConfig) -> PostSpec:
-    """Draw the post effects of one sample (always consumes the same number of draws)."""
+def sample_post(rng: np.random.Generator, cfg: PostConfig, focus_m: float | None = None,
+                focal_mm: float | None = None, focal_px: float | None = None) -> PostSpec:
+    """Draw the post effects of one sample (always consumes the same number of draws).
+
+    Depth of field needs the camera: ``focus_m`` (planar depth of the hand centre, metres),
+    ``focal_mm`` (35 mm-equivalent) and ``focal_px``; without them it is never applied. The focus
+    distance is jittered by up to +-3 %.
+    """
     u = rng.random(4)
     blur = float(rng.uniform(*cfg.blur_sigma))
     mlen, mang = float(rng.uniform(*cfg.motion_px)), float(rng.uniform(0, 180))
@@ -73,15 +106,139 @@ def sample_post(rng: np.random.Generator, cfg: PostConfig) -> PostSpec:
         noise_sigma=sig if u[2] < cfg.noise_prob else None,
         jpeg_quality=q if u[3] < cfg.jpeg_prob else None,
         noise_seed=seed,
+        **_sample_dof(rng, cfg, focus_m, focal_mm, focal_px),
     )
 
 
-def apply_post(rgb: np.ndarray, spec: PostSpec) -> np.ndarray:
+def _sample_dof(rng: np.random.Generator, cfg: PostConfig, focus_m: float | None, focal_mm: float | None,
+                focal_px: float | None) -> dict[str, float]:
+    u, lo_hi, jit = rng.random(), np.log(cfg.dof_f_number), rng.uniform(-0.03, 0.03)
+    n = float(np.exp(rng.uniform(lo_hi[0], lo_hi[1])))
+    if u >= cfg.dof_prob or focus_m is None or focal_mm is None or focal_px is None:
+        return {}
+    s = float(focus_m) * (1.0 + jit)
+    f_m = focal_mm / 1000.0
+    if s <= 2.0 * f_m:  # closer than macro range: no meaningful thin-lens focus
+        return {}
+    return {"dof_f_number": round(n, 3), "dof_focus_m": round(s, 5), "dof_focal_mm": round(float(focal_mm), 3),
+            "dof_focal_px": round(float(focal_px), 4),
+            "dof_coc_px_at_infinity": round(coc_px(np.array([np.inf]), float(focal_px), f_m, n, s)[0], 3)}
+
+
+def coc_px(depth_m: np.ndarray, focal_px: float, focal_m: float, f_number: float, focus_m: float) -> np.ndarray:
+    """Thin-lens circle-of-confusion diameter (pixels) of points at planar depths ``depth_m``
+    (any shape, metres; ``inf`` allowed), for a lens of focal length ``focal_m`` (35 mm
+    equivalent, metres; ``focal_px`` in pixels) at f-number ``f_number`` focused at ``focus_m``."""
+    d = np.asarray(depth_m, dtype=np.float64)
+    rel = np.ones_like(d)
+    fin = np.isfinite(d)
+    rel[fin] = np.abs(d[fin] - focus_m) / d[fin]
+    return (focal_m / f_number) * focal_px * rel / (focus_m - focal_m)
+
+
+def _disc(radius: float) -> np.ndarray:
+    """Normalised antialiased disc kernel of ``radius`` pixels."""
+    n = int(np.ceil(radius))
+    y, x = np.mgrid[-n:n + 1, -n:n + 1]
+    k = np.clip(radius + 0.5 - np.hypot(x, y), 0.0, 1.0).astype(np.float32)
+    return k / k.sum()
+
+
+def _fill(img: np.ndarray, have: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """``img`` with the pixels of ``need`` not in ``have`` replaced by a normalised Gaussian
+    convolution of the ``have`` pixels (growing sigma until every needed pixel has support)."""
+    import cv2
+
+    out = img * have[..., None]
+    missing = need & ~have
+    if not missing.any() or not have.any():
+        return out
+    src, w = out.astype(np.float32), have.astype(np.float32)
+    sigma = 1.0
+    while missing.any() and sigma < 4.0 * max(img.shape[:2]):
+        num = cv2.GaussianBlur(src, (0, 0), sigma)
+        den = cv2.GaussianBlur(w, (0, 0), sigma)
+        ok = missing & (den > 1e-4)
+        out[ok] = num[ok] / den[ok][:, None]
+        missing &= ~ok
+        sigma *= 2.0
+    return out
+
+
+#: Layer boundaries of :func:`defocus` in circle-of-confusion *radius* (pixels).
+_DOF_EDGES = (0.5, 1.0, 2.0, 3.0, 4.5, 6.5, 9.0, 13.0, 18.0, 26.0, 36.0, 52.0, 72.0, 104.0)
+
+
+def defocus(img_lin: np.ndarray, depth: np.ndarray, focal_px: float, focal_m: float, f_number: float,
+            focus_m: float, max_coc_frac: float = 0.2) -> np.ndarray:
+    """Thin-lens depth of field (see the module docstring).
+
+    Args:
+        img_lin: ``(H, W, 3)`` float32 linear RGB.
+        depth: ``(H, W)`` planar depth, metres; 0 = background at infinity.
+        focal_px, focal_m: focal length in pixels and (35 mm-equivalent) metres.
+        f_number: 35 mm-equivalent f-number.
+        focus_m: focus distance (planar depth), metres.
+        max_coc_frac: circle-of-confusion diameters are capped at this fraction of the long side.
+    Returns:
+        ``(H, W, 3)`` float32 defocused linear RGB.
+    """
+    import cv2
+
+    H, W = depth.shape
+    d = np.where(depth > 0, depth.astype(np.float64), np.inf)
+    r = 0.5 * np.minimum(coc_px(d, focal_px, focal_m, f_number, focus_m), max_coc_frac * max(H, W))
+    signed = np.where(d > focus_m, r, -r)
+    edges = np.array(_DOF_EDGES)
+    bins = np.digitize(signed, np.concatenate([-edges[::-1], edges]))  # larger bin = farther
+    img = img_lin.astype(np.float32)
+    acc = np.zeros_like(img)
+    present = np.unique(bins)[::-1]  # far to near
+    for n_layer, b in enumerate(present):
+        m = bins == b
+        radius = float(np.median(r[m]))
+        if n_layer == 0:
+            support = np.ones_like(m)  # the farthest layer fills the whole frame
+        else:
+            nearer = bins < b
+            grow = int(np.ceil(radius)) + 1
+            ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+            support = m | (cv2.dilate(m.astype(np.uint8), ker).astype(bool) & nearer)
+        col = _fill(img, m, support)
+        s = support.astype(np.float32)
+        if radius >= 0.5:
+            k = _disc(radius)
+            col = cv2.filter2D(col, -1, k, borderType=cv2.BORDER_REPLICATE)
+            s = cv2.filter2D(s, -1, k, borderType=cv2.BORDER_REPLICATE)
+        else:
+            col = col * s[..., None]
+        acc = col + (1.0 - s)[..., None] * acc
+    return acc
+
+
+def _srgb_to_linear(x: np.ndarray) -> np.ndarray:
+    x = x / 255.0
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _linear_to_srgb(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return (255.0 * np.where(x <= 0.0031308, 12.92 * x, 1.055 * np.power(x, 1 / 2.4) - 0.055)).astype(np.float32)
+
+
+def apply_post(rgb: np.ndarray, spec: PostSpec, depth: np.ndarray | None = None) -> np.ndarray:
     """Apply the effects to an ``(H, W, 3)`` uint8 sRGB image; returns a new uint8 image.
-    Deterministic: the noise comes from ``spec.noise_seed``."""
+    Deterministic: the noise comes from ``spec.noise_seed``. Depth of field (first, in linear
+    light) needs ``depth``, the ``(H, W)`` planar depth of the same render (metres, 0 background)."""
     import cv2
 
     img = rgb.astype(np.float32)
+    if spec.dof_f_number:
+        if depth is None or depth.shape != rgb.shape[:2]:
+            raise ValueError("depth of field needs the (H, W) depth pass of the same render")
+        lin = defocus(_srgb_to_linear(img), depth, float(spec.dof_focal_px), float(spec.dof_focal_mm) / 1000.0,
+                      float(spec.dof_f_number), float(spec.dof_focus_m))
+        img = _linear_to_srgb(lin)
     if spec.blur_sigma:
         img = cv2.GaussianBlur(img, (0, 0), spec.blur_sigma)
     if spec.motion_px:
