@@ -171,6 +171,10 @@ class LightingConfig:
         bg_environment, bg_solid, bg_gradient, bg_noise, bg_image: weights of what the camera
             sees behind the hand (the environment itself, procedural, or a backplate image).
         background_dirs: directories of background images (needed when ``bg_image`` > 0).
+        table_prob: probability of a table slab under the hand (:mod:`synth.scene.surface`; natural
+            lighting only; dropped when the camera is not above its top).
+        table_rest_prob: probability that the hand (or its held object) rests on the table rather
+            than 1-30 cm above it.
         world_strength, key_power: the ``basic`` mode's world strength and key light watts.
     """
 
@@ -189,6 +193,8 @@ class LightingConfig:
     bg_noise: float = 0.2
     bg_image: float = 0.0
     background_dirs: list[str] = field(default_factory=list)
+    table_prob: float = 0.25
+    table_rest_prob: float = 0.6
     world_strength: tuple[float, float] = (0.2, 0.6)
     key_power: tuple[float, float] = (5.0, 20.0)
 
@@ -370,6 +376,9 @@ class JobConfig:
         modes = ("mixed", "third_person", "egocentric", "selfie", "orbit")
         need(c.mode in modes, "camera.mode", f"must be one of {', '.join(modes)}, got {c.mode!r}")
         need(li.mode in ("natural", "basic"), "lighting.mode", f"must be natural or basic, got {li.mode!r}")
+        for k in ("table_prob", "table_rest_prob"):
+            v = getattr(li, k)
+            need(0.0 <= v <= 1.0, f"lighting.{k}", f"must be in 0..1, got {v}")
         a = self.appearance
         need(a.skin in ("monk", "basic"), "appearance.skin", f"must be monk or basic, got {a.skin!r}")
         need(len(a.monk_weights) == 10 and min(a.monk_weights) >= 0 and sum(a.monk_weights) > 0,
@@ -425,7 +434,7 @@ class JobConfig:
                 "n_lights": tuple(li.n_lights), "kelvin": tuple(li.kelvin), "light_power": tuple(li.light_power),
                 "background_weights": {"environment": li.bg_environment, "solid": li.bg_solid,
                                        "gradient": li.bg_gradient, "noise": li.bg_noise, "image": li.bg_image},
-                "background_dirs": tuple(li.background_dirs), "table_prob": 0.0}
+                "background_dirs": tuple(li.background_dirs), "table_prob": li.table_prob}
 
 
 # ---- YAML and overrides -----------------------------------------------------------------

@@ -231,6 +231,9 @@ def _appearance(extra: Mapping[str, object] | None) -> list[str]:
     light = extra.get("lighting")
     if light:
         out.append(f"{light}")
+    surface = extra.get("surface")  # e.g. "resting on an oak table"
+    if surface:
+        out.append(f"{surface}")
     bg = extra.get("background")
     if bg:
         out.append(f"in front of {bg}")

@@ -183,7 +183,7 @@ def render_sample(
         gesture = None if spec.hand.gesture == "free" else spec.hand.gesture
         caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, gesture,
                                   palm_normal_cam=palm_normal(kc, spec.hand.side), keypoints_cam=kc,
-                                  extra=caption_words(spec),
+                                  extra=caption_words(spec, passes.parts),
                                   rng=np.random.default_rng(np.random.SeedSequence([cfg.seed, i, 1])))
     attrs = {**attrs, **appearance}
     hand_model = {"name": spec.hand.model, "side": spec.hand.side,
@@ -209,6 +209,10 @@ def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
         out["lighting_type"] = spec.extra["lighting"].env.kind
     if "post" in spec.extra:
         out["post"] = spec.extra["post"].attributes()
+    if spec.extra.get("surface") is not None:
+        table = next(p for p in spec.props if p.category == "surface")
+        out["surface"] = {**spec.extra["surface"].attributes(), "part_id": int(table.part_id),
+                          "words": spec.extra["surface_words"]}
     worn = [p for p in spec.props if p.category == "accessory"]
     if worn:
         out["accessories"] = [{"kind": p.name, "color": p.color_name, "bone": p.description["params"]["bone"],
@@ -222,7 +226,7 @@ _FINGER_WORDS = {"thumb": "thumb", "index": "index", "middle": "middle", "ring":
 def held_object_words(spec: SampleSpec) -> str | None:
     """What the hand holds, for captions: ``"a white mug between the thumb and the index and
     middle fingers"`` (colour of the main material; the fingers from the fit's contacts)."""
-    held = [p for p in spec.props if p.category != "accessory"]
+    held = [p for p in spec.props if p.category not in ("accessory", "surface")]
     if not held:
         return None
     p = held[0]
@@ -242,9 +246,14 @@ def held_object_words(spec: SampleSpec) -> str | None:
     return f"{art} {noun}{how}"
 
 
-def caption_words(spec: SampleSpec) -> dict[str, Any]:
+#: A table is named in the caption only when it covers at least this fraction of the image.
+SURFACE_CAPTION_MIN_FRACTION = 0.02
+
+
+def caption_words(spec: SampleSpec, parts: np.ndarray | None = None) -> dict[str, Any]:
     """Appearance words for captions: skin tone, lighting, background, camera mode, held object,
-    worn accessories."""
+    worn accessories, the table (only when ``parts``, the rendered part mask, shows it on at
+    least :data:`SURFACE_CAPTION_MIN_FRACTION` of the image)."""
     words: dict[str, Any] = {"skin_tone": spec.material.skin_tone, "camera_mode": spec.camera_mode}
     held = held_object_words(spec)
     if held:
@@ -259,9 +268,16 @@ def caption_words(spec: SampleSpec) -> dict[str, Any]:
         words["lighting"] = ls.env.words
         if ls.background.words:
             words["background"] = ls.background.words
+    if spec.extra.get("surface_words"):
+        table = next(p for p in spec.props if p.category == "surface")
+        if parts is None or (parts == table.part_id).mean() >= SURFACE_CAPTION_MIN_FRACTION:
+            words["surface"] = spec.extra["surface_words"]
     if "viewpoint" in spec.extra:
         f = spec.extra["viewpoint"]["hand_fraction"]
         framing = "close-up " if f > 0.55 else "wide " if f < 0.38 else ""
+        post = spec.extra.get("post")
+        if post is not None and (post.dof_coc_px_at_infinity or 0.0) >= 0.02 * spec.camera.width:
+            framing = "shallow-focus " + framing  # the background is visibly blurred
         mode = {"third_person": "third-person", "egocentric": "first-person (egocentric)", "selfie": "selfie"}
         words["camera_mode"] = framing + mode.get(spec.camera_mode, spec.camera_mode)
     return words
@@ -323,6 +339,10 @@ def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
                            "held objects in labels' objects list with category 'accessory': objects[k] has part id "
                            "16+k, so a sample with n held objects gives its accessories 16+n, 16+n+1, ...; they are "
                            "in the depth pass and mesh/ID.npz, so they hide the keypoints behind them",
+            "surface": "a table slab under the hand (lighting.table_prob) is the last entry of labels' objects, with "
+                       "category 'surface', name 'table' and the next part id; it is in the depth, parts and normals "
+                       "passes and mesh/ID.npz; its contacts are the hand vertices within 2 mm of its top; it is "
+                       "always below the camera, so it never hides the hand",
             "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
             "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
 

@@ -11,8 +11,8 @@ Environment lighting is one of:
 
 Plus 1-3 local lights (area, point or spot) with colour temperatures of 2,700-6,500 K, sizes and
 powers. The visible background is the HDRI or sky itself, a procedural background (solid colour,
-gradient or noise texture) or an image from ``--background-dir``; an optional table plane may be
-placed under the hand.
+gradient or noise texture) or an image from ``--background-dir``; ``table_prob`` draws whether
+a table slab goes under the hand (placed by :mod:`synth.scene.surface`).
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ class LocalLight:
 @dataclass(frozen=True)
 class BackgroundSample:
     """What is seen behind the hand: ``environment`` (the HDRI/sky itself), ``solid``,
-    ``gradient``, ``noise`` (procedural, with two colours and a scale) or ``image`` (path)."""
+    ``gradient``, ``noise`` (procedural, with two colours and a scale) or ``image`` (path);
+    ``table``: the sample has a table slab under the hand (:mod:`synth.scene.surface`)."""
 
     kind: str
     color_a: tuple[float, float, float] = (0.5, 0.5, 0.5)
@@ -178,7 +179,6 @@ class BackgroundSample:
     scale: float = 5.0
     image: str | None = None
     table: bool = False
-    table_color: tuple[float, float, float] = (0.4, 0.3, 0.2)
 
     @property
     def words(self) -> str:
@@ -263,6 +263,7 @@ def sample_lighting(rng: np.random.Generator, cfg: LightingConfig, hdris: list[P
         if not backgrounds:
             raise ValueError("background kind 'image' drawn but no background images were given")
         image = str(backgrounds[int(rng.integers(len(backgrounds)))])
-    table = bool(rng.random() < cfg.table_prob)
-    bg = BackgroundSample(bkind, _colour(rng), _colour(rng), float(rng.uniform(2.0, 30.0)), image, table, _colour(rng))
+    table = bool(rng.random() < cfg.table_prob)  # the table itself: synth.scene.surface (own stream)
+    bg = BackgroundSample(bkind, _colour(rng), _colour(rng), float(rng.uniform(2.0, 30.0)), image, table)
+    _colour(rng)  # formerly the table colour: still drawn so later draws of the sample are unchanged
     return LightingSample(env, tuple(lights), bg)

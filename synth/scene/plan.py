@@ -254,7 +254,8 @@ def plan_sample(
     props = (prop_spec(fit, root),) if fit is not None else ()
     if natural:
         worn = plan_accessories(cfg, i, rig, hand, len(props))
-        return dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props + worn)
+        spec = dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props + worn)
+        return plan_surface(cfg, i, spec, rig)
 
     W, H = cfg.render.size
     c = cfg.camera
@@ -294,6 +295,40 @@ def plan_sample(
                                 strength=_uniform(rng, cfg.lighting.world_strength))
     return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=camera, material=material,
                       lights=(light,), background=background, camera_mode="orbit", props=props)
+
+
+def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> SampleSpec:
+    """Add the table of sample ``i`` when its lighting drew one (:mod:`synth.scene.surface`,
+    stream ``SeedSequence([seed, i, 4])``): a slab under the hand, forearm, held object and
+    accessories, appended to ``spec.props`` (category ``surface``). Local lights that would sit
+    under the top are mirrored above it. Unchanged when the camera is not above the top."""
+    ls = spec.extra.get("lighting")
+    if ls is None or not ls.background.table:
+        return spec
+    from synth.scene import surface as sf
+
+    verts, _ = posed_world(rig, spec.hand)
+    pts = np.concatenate([verts] + [np.asarray(p.vertices) for p in spec.props])
+    surf = sf.sample_surface(sf.surface_rng(cfg.seed, i), pts, spec.camera.position, cfg.lighting.table_rest_prob)
+    if surf is None:
+        logger.debug("sample %d: camera below the table top; no table", i)
+        ls = dataclasses.replace(ls, background=dataclasses.replace(ls.background, table=False))
+        return dataclasses.replace(spec, extra={**spec.extra, "lighting": ls})
+    ps = sf.surface_spec(surf, OBJECT_PART_BASE + len(spec.props), verts, rig.parts)
+    lifted = []
+    for li in ls.lights:
+        z = li.position[2]
+        if z < surf.top_z + 0.1:
+            li = dataclasses.replace(li, position=(li.position[0], li.position[1], 2.0 * surf.top_z - z + 0.2))
+        lifted.append(li)
+    ls = dataclasses.replace(ls, lights=tuple(lifted))
+    lights = tuple(LightSpec(position=li.position, target=li.target, power=li.power, size=li.size, color=li.color)
+                   for li in ls.lights)
+    worn = [np.asarray(p.vertices) for p in spec.props if p.category == "accessory"]
+    body_low = float(np.concatenate([verts] + worn)[:, 2].min())  # the hand or what it wears touches the top
+    touches = surf.resting and body_low - surf.top_z <= sf.CONTACT_TOLERANCE_M + 3e-3
+    extra = {**spec.extra, "lighting": ls, "surface": surf, "surface_words": sf.surface_words(surf, touches)}
+    return dataclasses.replace(spec, props=spec.props + (ps,), lights=lights, extra=extra)
 
 
 @functools.lru_cache(maxsize=8)

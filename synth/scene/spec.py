@@ -104,6 +104,9 @@ class PropMaterial:
         base_color: ``(3,)`` albedo.
         roughness, metallic, transmission: BSDF inputs in 0..1.
         color_name: colour word for captions.
+        pattern: procedural colour pattern between ``base_color`` and ``pattern_color``:
+            ``wave`` (wood grain), ``noise`` (stone, cloth) or ``""`` (plain); world-space
+            coordinates, ``pattern_scale`` per metre, grain along ``pattern_yaw_deg`` about +Z.
     """
 
     name: str
@@ -112,6 +115,10 @@ class PropMaterial:
     metallic: float = 0.0
     transmission: float = 0.0
     color_name: str = ""
+    pattern: str = ""
+    pattern_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    pattern_scale: float = 1.0
+    pattern_yaw_deg: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -290,6 +290,7 @@ class BlenderRenderer:
             bsdf = nt.nodes.new("ShaderNodeBsdfPrincipled")
             out = nt.nodes.new("ShaderNodeOutputMaterial")
             nt.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
+            _add_pattern_nodes(nt, bsdf)
             aov_out = nt.nodes.new("ShaderNodeOutputAOV")
             aov_out.aov_name = _PART_AOV
             aov_out.inputs["Value"].default_value = float(pid)
@@ -327,6 +328,7 @@ class BlenderRenderer:
                 b["Roughness"].default_value = pm.roughness
                 b["Metallic"].default_value = pm.metallic
                 b["Transmission Weight"].default_value = pm.transmission
+                _set_pattern(mat.node_tree, pm)
                 mesh.materials.append(mat)
             mesh.polygons.foreach_set("material_index", np.asarray(ps.face_material, dtype=np.int32))
             mesh.update(calc_edges=True)
@@ -455,6 +457,66 @@ class BlenderRenderer:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def _add_pattern_nodes(nt: Any, bsdf: Any) -> None:
+    """Procedural colour pattern of an object material (:class:`PropMaterial` ``pattern``): world
+    coordinates -> mapping (scale, yaw) -> wood-grain wave or noise -> mix of the base and pattern
+    colours into the BSDF's base colour. ``synth_pattern_on`` = 0 gives the plain base colour."""
+    N, L = nt.nodes, nt.links
+    tc = N.new("ShaderNodeTexCoord")
+    rot = N.new("ShaderNodeMapping")  # world -> the pattern's frame (yaw), then scale (grain stretch)
+    rot.name = "synth_pattern_rot"
+    L.new(tc.outputs["Object"], rot.inputs["Vector"])
+    mp = N.new("ShaderNodeMapping")
+    mp.name = "synth_pattern_map"
+    L.new(rot.outputs["Vector"], mp.inputs["Vector"])
+    wave = N.new("ShaderNodeTexWave")
+    wave.wave_type, wave.bands_direction, wave.wave_profile = "BANDS", "Y", "SAW"
+    wave.inputs["Scale"].default_value = 1.0
+    wave.inputs["Distortion"].default_value = 8.0
+    wave.inputs["Detail"].default_value = 6.0
+    wave.inputs["Detail Scale"].default_value = 2.5
+    L.new(mp.outputs["Vector"], wave.inputs["Vector"])
+    noise = N.new("ShaderNodeTexNoise")
+    noise.inputs["Scale"].default_value = 1.0
+    noise.inputs["Detail"].default_value = 8.0
+    noise.inputs["Distortion"].default_value = 0.6
+    L.new(mp.outputs["Vector"], noise.inputs["Vector"])
+    which = N.new("ShaderNodeMix")
+    which.name = "synth_pattern_which"
+    which.data_type = "FLOAT"
+    L.new(wave.outputs["Fac"], which.inputs[2])
+    L.new(noise.outputs["Fac"], which.inputs[3])
+    on = N.new("ShaderNodeMath")
+    on.name, on.operation = "synth_pattern_on", "MULTIPLY"
+    on.inputs[1].default_value = 0.0
+    L.new(which.outputs[0], on.inputs[0])
+    base = N.new("ShaderNodeRGB")
+    base.name = "synth_pattern_a"
+    other = N.new("ShaderNodeRGB")
+    other.name = "synth_pattern_b"
+    col = N.new("ShaderNodeMix")
+    col.data_type = "RGBA"
+    L.new(on.outputs[0], col.inputs["Factor"])
+    L.new(base.outputs[0], col.inputs[6])
+    L.new(other.outputs[0], col.inputs[7])
+    L.new(col.outputs[2], bsdf.inputs["Base Color"])
+
+
+def _set_pattern(nt: Any, pm: Any) -> None:
+    """Per-sample values of :func:`_add_pattern_nodes` from a :class:`PropMaterial`."""
+    import math
+
+    n = nt.nodes
+    n["synth_pattern_a"].outputs[0].default_value = (*pm.base_color, 1.0)
+    n["synth_pattern_b"].outputs[0].default_value = (*pm.pattern_color, 1.0)
+    n["synth_pattern_on"].inputs[1].default_value = 1.0 if pm.pattern else 0.0
+    n["synth_pattern_which"].inputs[0].default_value = 1.0 if pm.pattern == "noise" else 0.0
+    sc = float(pm.pattern_scale)
+    # Wood: bands across y, stretched 20x along x (the grain runs along the slab's long axis).
+    n["synth_pattern_map"].inputs["Scale"].default_value = (sc * (0.05 if pm.pattern == "wave" else 1.0), sc, sc)
+    n["synth_pattern_rot"].inputs["Rotation"].default_value = (0.0, 0.0, -math.radians(pm.pattern_yaw_deg))
 
 
 def _part_materials(prefix: str, group: Any) -> dict[int, Any]:
