@@ -39,7 +39,7 @@ from synth.hand import anatomy, skinning
 from synth.hand.rig import PART_IDS, HandRig
 from synth.props.grasps import GRASP_CONTACTS, REGIONS, contact_regions, contacts_for, region_finger
 from synth.props.library import PROP_NAMES, Prop, make_prop
-from synth.props.shapes import mesh_signed_distance, union_sdf_grad
+from synth.props.shapes import mesh_signed_distance, row_sq_norms, union_sdf_grad
 
 logger = logging.getLogger(__name__)
 
@@ -200,32 +200,56 @@ def _to_obj(P: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Problem:
+    """The fitting objective. Distances are evaluated exactly only where they can matter:
+    every analytic distance is 1-Lipschitz, so a hand vertex whose object-frame position moved by
+    ``s`` since it was last measured at distance ``d0`` (or lies ``s`` outside the prop's bounding
+    sphere) is at least ``d0 - s`` away; vertices whose lower bound clears the threshold of a
+    query keep the bound instead of being evaluated. The residuals are therefore the same as with
+    all distances evaluated, at a fraction of the cost."""
+
     prop: Prop
     regions: list[np.ndarray]  # vertex ids per named contact
     center: np.ndarray  # (3,) prop bbox centre, prop frame
     radius: float  # bounding radius about center
     cfg: FitConfig
     pen_mask: np.ndarray | None = None  # (V,) vertices that may not penetrate; None: all
+    region_mask: np.ndarray | None = None  # (V,) union of the regions
+    _q0: np.ndarray | None = None  # (V, 3) object-frame positions at the last full query
+    _l0: np.ndarray | None = None  # (V,) lower bounds of the distances there
 
-    def near(self, q: np.ndarray, pad: float = 0.01) -> np.ndarray:
-        return np.linalg.norm(q - self.center, axis=1) < self.radius + pad
-
-    def distances(self, V: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
-        """Analytic signed distance of every hand vertex (far ones get a large value)."""
-        q = _to_obj(V, R, t)
-        d = np.full(len(V), 1.0)
-        m = self.near(q)
-        if m.any():
-            d[m] = self.prop.sdf(q[m])
+    def bounded(self, q: np.ndarray, thr: float, allowed: np.ndarray | None = None,
+                remember: bool = True) -> np.ndarray:
+        """Signed distances ``(V,)`` of object-frame hand vertices ``q`` ``(V, 3)``: exact on the
+        regions and wherever the distance may be below ``thr`` (among ``allowed`` vertices),
+        a lower bound (``>= thr``) elsewhere."""
+        lb = np.sqrt(row_sq_norms(q - self.center)) - self.radius
+        if self._q0 is not None and len(self._q0) == len(q):
+            lb = np.maximum(lb, self._l0 - np.sqrt(row_sq_norms(q - self._q0)))
+        ev = lb < thr
+        if allowed is not None:
+            ev &= allowed
+        if self.region_mask is not None:
+            ev |= self.region_mask
+        d = lb
+        if ev.any():
+            d[ev] = self.prop.sdf(q[ev])
+        if remember:
+            self._q0, self._l0 = q, d
         return d
+
+    def distances(self, V: np.ndarray, R: np.ndarray, t: np.ndarray, thr: float = 0.0) -> np.ndarray:
+        """Signed distances ``(V,)`` of hand vertices ``(V, 3)`` (model frame): exact on the
+        regions and below ``thr``, a lower bound ``>= thr`` elsewhere."""
+        return self.bounded(_to_obj(V, R, t), thr)
 
     def residuals(self, V: np.ndarray, R: np.ndarray, t: np.ndarray, jac: bool):
         """Residuals: per named region, the distance of its closest vertex outside the band
         ``[contact_lo, contact_hi]`` (zero inside it); per hand vertex closer than ``pen_margin``,
         ``pen_weight * (d - pen_margin)``. Also the ``(M, 6)`` Jacobian for the update
-        ``R <- exp(w) R, t <- t + dt`` when ``jac``, and all distances ``(V,)``."""
+        ``R <- exp(w) R, t <- t + dt`` when ``jac``, and the distances ``(V,)`` (exact on the
+        regions and below ``pen_margin``)."""
         cfg = self.cfg
-        d = self.distances(V, R, t)
+        d = self.bounded(_to_obj(V, R, t), cfg.pen_margin, self.pen_mask)
         ks = np.array([reg[np.argmin(d[reg])] for reg in self.regions], dtype=np.int64)
         dc = d[ks]
         rc = np.where(dc > cfg.contact_hi, dc - cfg.contact_hi, np.minimum(dc - cfg.contact_lo, 0.0))
@@ -283,6 +307,29 @@ def _lm(prob: _Problem, V: np.ndarray, R: np.ndarray, t: np.ndarray, iters: int
     return R, t, cost
 
 
+def _batch_distances(prob: _Problem, hands: np.ndarray, R: np.ndarray, t: np.ndarray,
+                     allowed: np.ndarray, reach: float = 0.015) -> np.ndarray:
+    """Distances ``(B, V)`` of a batch of posed hands ``(B, V, 3)`` (model frame), exact on the
+    regions and wherever negative among the ``allowed`` ``(V,)`` vertices, a non-negative lower
+    bound elsewhere (how far each vertex lies from its position in the middle hand of the batch,
+    which is measured exactly up to ``reach`` m)."""
+    B = len(hands)
+    q = _to_obj(hands.reshape(-1, 3), R, t).reshape(B, -1, 3)
+    mid = B // 2
+    d0 = prob.bounded(q[mid], reach, allowed, remember=False)
+    lb = np.sqrt(((q - prob.center) ** 2).sum(axis=2)) - prob.radius
+    lb = np.maximum(lb, d0[None] - np.sqrt(((q - q[mid][None]) ** 2).sum(axis=2)))
+    ev = (lb < 0.0) & allowed[None]
+    if prob.region_mask is not None:
+        ev |= prob.region_mask[None]
+    ev[mid] = False
+    d = lb
+    d[mid] = d0
+    if ev.any():
+        d[ev] = prob.prop.sdf(q[ev])
+    return d
+
+
 def _adjust_fingers(
     rig: HandRig, pose0: np.ndarray, prob: _Problem, R: np.ndarray, t: np.ndarray,
     region_names: Sequence[str],
@@ -296,6 +343,7 @@ def _adjust_fingers(
     deltas = np.linspace(-tol, tol, cfg.flex_steps)
     B = len(deltas)
     parts = rig.parts
+    fingers_mask = parts >= PART_IDS["thumb"]
     pose = pose0.copy()
     thumb_cmc = anatomy.JOINT_INDEX["thumb_cmc"]
     # two passes, each one batched forward: per finger the (joint position, dof) pairs moved
@@ -315,8 +363,7 @@ def _adjust_fingers(
                 poses[:, j, dof] = np.clip(pose[j, dof] + deltas, pose0[j, dof] - tol, pose0[j, dof] + tol)
         poses = anatomy.clamp(poses)
         hands = skinning.forward(rig, None, poses).vertices  # (B, V, 3)
-        nV = hands.shape[1]
-        d = prob.distances(hands.reshape(-1, 3), R, t).reshape(B, nV)  # (B, V)
+        d = _batch_distances(prob, hands, R, t, fingers_mask)  # (B, V)
         for fi, f in enumerate(anatomy.FINGERS):
             verts = np.nonzero(parts == fi + 3)[0]  # part ids: thumb 3 .. pinky 7
             pen = np.maximum(0.0, -d[:, verts].min(axis=1))
@@ -353,7 +400,16 @@ def measure(
     """
     R, t = object_to_model[:3, :3], object_to_model[:3, 3]
     q = _to_obj(hand_vertices, R, t)
-    comp_d = np.stack([p.sdf(q) for p in prop.primitives])  # (C, V)
+    # only vertices that can be within reach of the surface are evaluated (bounding sphere)
+    lo, hi = prop.mesh.bounds
+    reach = max(near, 0.0) + contact_tol + 0.002
+    cand = np.sqrt(row_sq_norms(q - (lo + hi) / 2)) - float(np.linalg.norm(hi - lo) / 2) < reach
+    for n in names:
+        cand[regions[n]] = True
+    comp_d = np.full((len(prop.primitives), len(q)), np.inf)
+    ci = np.nonzero(cand)[0]
+    for c, p in enumerate(prop.primitives):
+        comp_d[c, ci] = p.sdf(q[ci])  # (C, V), inf where out of reach
     d_an = comp_d.min(axis=0)
     sel = d_an < near
     for n in names:
@@ -392,6 +448,23 @@ def opposition(prop: Prop, hand_vertices: np.ndarray, object_to_model: np.ndarra
     k = names.index("thumb")
     others = [i for i in range(len(names)) if i != k]
     return float((g[others] @ g[k]).min())
+
+
+def _thumb_across(prop: Prop, hand_vertices: np.ndarray, object_to_model: np.ndarray,
+                  contacts: Sequence[Contact], n: int = 64, depth: float = 0.0001) -> bool:
+    """Whether the object lies between the thumb and at least one other contact: the segment
+    joining their closest vertices passes at least ``depth`` m inside the object (analytic
+    distance, ``n`` samples). True when the thumb is not a contact or is the only one."""
+    names = [c.region for c in contacts]
+    if "thumb" not in names or len(names) < 2:
+        return True
+    R, t = object_to_model[:3, :3], object_to_model[:3, 3]
+    P = _to_obj(hand_vertices[[c.vertex_id for c in contacts]], R, t)
+    k = names.index("thumb")
+    s = np.linspace(0.0, 1.0, n)[:, None]
+    segs = np.concatenate([P[k] * (1 - s) + P[i] * s for i in range(len(P)) if i != k])
+    d = prop.sdf(segs).reshape(len(P) - 1, n)
+    return bool((d.min(axis=1) < -depth).any())
 
 
 # ---- initial alignment -------------------------------------------------------------------------
@@ -526,6 +599,9 @@ def fit_grasp(
     regions = [all_regions[n] for n in names]
     lo, hi = prop.mesh.bounds
     prob = _Problem(prop, regions, (lo + hi) / 2, float(np.linalg.norm(hi - lo) / 2), cfg)
+    prob.region_mask = np.zeros(hand_rig.n_vertices, dtype=bool)
+    for reg in regions:
+        prob.region_mask[reg] = True
     V0 = skinning.forward(rig_s, None, pose0).vertices
     normals = _vertex_normals(V0, hand_rig.faces)
     starts = _initial_poses(prop, V0, normals, regions, names, hand_rig.side, rng, cfg.n_starts,
@@ -557,7 +633,7 @@ def fit_grasp(
         T[:3, :3], T[:3, 3] = R, t
         pen, cons = measure(prop, V, T, all_regions, names, cfg.contact_tol)
         opp = opposition(prop, V, T, cons)
-        if opp > cfg.max_opposition:
+        if opp > cfg.max_opposition or not _thumb_across(prop, V, T, cons):
             logger.debug("start %d: no opposition (thumb normal . others = %.2f)", si, opp)
             continue
         if pen <= cfg.max_penetration and all(c.distance <= cfg.contact_tol for c in cons):

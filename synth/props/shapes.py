@@ -27,6 +27,11 @@ import trimesh
 FAR = 0.012
 
 
+def row_sq_norms(v: np.ndarray) -> np.ndarray:
+    """Squared norms ``(N,)`` of rows ``(N, 3)`` (faster than a reduction over the short axis)."""
+    return v[:, 0] * v[:, 0] + v[:, 1] * v[:, 1] + v[:, 2] * v[:, 2]
+
+
 def _apply_inverse(transform: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Map ``(N, 3)`` prop-frame points into a primitive's local frame (rigid transform)."""
     R = transform[:3, :3]
@@ -64,7 +69,7 @@ class Primitive:
         q = _apply_inverse(self.transform, np.asarray(points, dtype=np.float64))
         lo, hi = self.local_bounds()
         gap = np.maximum(np.maximum(lo - q, 0.0), q - hi)
-        box = np.sqrt((gap * gap).sum(axis=1))
+        box = np.sqrt(row_sq_norms(gap))
         near = box < far
         if near.all():
             return self.local_sdf(q)
@@ -100,8 +105,8 @@ class RoundedBox(Primitive):
 
     def local_sdf(self, q: np.ndarray) -> np.ndarray:
         d = np.abs(q) - np.asarray(self.half)
-        outside = np.linalg.norm(np.maximum(d, 0.0), axis=1)
-        inside = np.minimum(d.max(axis=1), 0.0)
+        outside = np.sqrt(row_sq_norms(np.maximum(d, 0.0)))
+        inside = np.minimum(np.maximum(np.maximum(d[:, 0], d[:, 1]), d[:, 2]), 0.0)
         return outside + inside - self.radius
 
     def local_mesh(self) -> trimesh.Trimesh:
@@ -161,21 +166,22 @@ class RoundedBox(Primitive):
 def _polygon_sdf_2d(p: np.ndarray, poly: np.ndarray) -> np.ndarray:
     """Signed distance ``(N,)`` of 2-D points ``(N, 2)`` to a closed polygon ``(K, 2)``
     (negative inside; even-odd rule)."""
-    ax, ay = poly[:, 0][None], poly[:, 1][None]  # (1, K)
+    # (K, N) layout: the reductions run over the leading axis (contiguous rows)
+    ax, ay = poly[:, 0][:, None], poly[:, 1][:, None]  # (K, 1)
     b = np.roll(poly, -1, axis=0)
-    ex, ey = b[:, 0][None] - ax, b[:, 1][None] - ay
-    px, py = p[:, 0:1], p[:, 1:2]  # (N, 1)
-    wx, wy = px - ax, py - ay  # (N, K)
+    ex, ey = b[:, 0][:, None] - ax, b[:, 1][:, None] - ay
+    px, py = p[:, 0][None], p[:, 1][None]  # (1, N)
+    wx, wy = px - ax, py - ay  # (K, N)
     ee = np.maximum(ex * ex + ey * ey, 1e-18)
     t = np.clip((wx * ex + wy * ey) / ee, 0.0, 1.0)
     dx, dy = wx - t * ex, wy - t * ey
-    d = np.sqrt((dx * dx + dy * dy).min(axis=1))
+    d = np.sqrt(np.minimum.reduce(dx * dx + dy * dy, axis=0))
     # crossing number for the sign
-    by = b[:, 1][None]
+    by = b[:, 1][:, None]
     cond = (ay <= py) != (by <= py)
     with np.errstate(divide="ignore", invalid="ignore"):
         xint = ax + (py - ay) * ex / ey
-    inside = (cond & (px < xint)).sum(axis=1) % 2 == 1
+    inside = np.logical_xor.reduce(cond & (px < xint), axis=0)
     return np.where(inside, -d, d)
 
 
@@ -231,7 +237,7 @@ class Sphere(Primitive):
         return np.full(3, -self.radius), np.full(3, self.radius)
 
     def local_sdf(self, q: np.ndarray) -> np.ndarray:
-        return np.linalg.norm(q, axis=1) - self.radius
+        return np.sqrt(row_sq_norms(q)) - self.radius
 
     def local_mesh(self) -> trimesh.Trimesh:
         r = self.radius
@@ -261,19 +267,24 @@ class Ellipsoid(Primitive):
         a = np.asarray(self.radii, dtype=np.float64)
         a2 = a * a
         p = np.abs(q)
-        inside = ((p / a) ** 2).sum(axis=1) < 1.0
+        inside = row_sq_norms(p / a) < 1.0
         # Newton on the convex, decreasing F(t) from a start left of the root converges
         # monotonically (Eberly): t = 0 outside; inside t = -a_min^2 + a_min * |p_min|.
         k = int(np.argmin(a))
         t = np.where(inside, -a2[k] + a[k] * p[:, k], 0.0)
         ap = a * p
         for _ in range(self.iterations):
-            u = ap / (t[:, None] + a2)
-            f = (u * u).sum(axis=1) - 1.0
-            df = -2.0 * (u * u / (t[:, None] + a2)).sum(axis=1)
-            t = t - f / np.minimum(df, -1e-30)
+            den = t[:, None] + a2
+            u = ap / den
+            uu = u * u
+            f = row_sq_norms(u) - 1.0
+            df = -2.0 * (uu[:, 0] / den[:, 0] + uu[:, 1] / den[:, 1] + uu[:, 2] / den[:, 2])
+            step = f / np.minimum(df, -1e-30)
+            t = t - step
+            if np.abs(step).max() < 1e-16:  # converged (Newton: quadratic) to double precision
+                break
         x = a2 * p / (t[:, None] + a2)
-        d = np.linalg.norm(p - x, axis=1)
+        d = np.sqrt(row_sq_norms(p - x))
         return np.where(inside, -d, d)
 
     def local_mesh(self) -> trimesh.Trimesh:
