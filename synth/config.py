@@ -31,7 +31,7 @@ CONFIG_VERSION = 1
 #: and prefilter (``FAST`` prefiltering skips denoising the albedo/normal guides: about 1.5 s
 #: less per 256 px image on 2 cores).
 PRESETS: dict[str, dict[str, Any]] = {
-    "draft": {"samples": 4, "denoise": False, "denoise_quality": "BALANCED", "denoise_prefilter": "FAST"},
+    "draft": {"samples": 4, "denoise": True, "denoise_quality": "FAST", "denoise_prefilter": "FAST"},
     "standard": {"samples": 32, "denoise": True, "denoise_quality": "BALANCED", "denoise_prefilter": "FAST"},
     "high": {"samples": 128, "denoise": True, "denoise_quality": "HIGH", "denoise_prefilter": "ACCURATE"},
 }

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.blender
 N = 3
 S = 80
 #: Worn accessories off: this file tests the hand (and held objects) alone (see test_accessories_render.py).
-NO_ACC = [f"accessories.{k}_prob=0" for k in ("sleeve", "watch", "bracelet", "ring")]
+NO_ACC = [f"accessories.{k}_prob=0" for k in ("sleeve", "watch", "bracelet", "ring")] + ["lighting.table_prob=0"]  # no table
 ARGS = ["--count", str(N), "--seed", "5", "--resolution", str(S), "--samples", "2", "--side", "both", "--save-mesh",
         "--props", "all", *(a for kv in NO_ACC for a in ("--set", kv))]
 

@@ -22,7 +22,7 @@ N = 3
 S = 72
 ON = ["--set", "accessories.sleeve_prob=1", "--set", "accessories.watch_prob=1", "--set", "accessories.ring_prob=1"]
 OFF = [a for k in ("sleeve", "watch", "bracelet", "ring") for a in ("--set", f"accessories.{k}_prob=0")]
-BASE = ["--seed", "7", "--resolution", str(S), "--samples", "2", "--save-mesh"]
+BASE = ["--seed", "7", "--resolution", str(S), "--samples", "2", "--save-mesh", "--set", "lighting.table_prob=0"]
 
 
 def _invoke(args: list[str]):  # noqa: ANN202

@@ -13,7 +13,7 @@ def test_defaults_validate_and_round_trip() -> None:
     again = JobConfig.from_dict(cfg.to_dict())
     assert again == cfg
     assert cfg.render.size == (128, 128)
-    assert cfg.render.effective_samples == 4 and cfg.render.effective_denoise is False
+    assert cfg.render.effective_samples == 4 and cfg.render.effective_denoise is True  # 4 spp is unusable raw
 
 
 def test_yaml_then_overrides(tmp_path) -> None:
