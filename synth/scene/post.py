@@ -197,14 +197,21 @@ def defocus(img_lin: np.ndarray, depth: np.ndarray, focal_px: float, focal_m: fl
     for n_layer, b in enumerate(present):
         m = bins == b
         radius = float(np.median(r[m]))
+        nearer = bins < b
         if n_layer == 0:
             support = np.ones_like(m)  # the farthest layer fills the whole frame
         else:
-            nearer = bins < b
             grow = int(np.ceil(radius)) + 1
             ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
             support = m | (cv2.dilate(m.astype(np.uint8), ker).astype(bool) & nearer)
-        col = _fill(img, m, support)
+        # Antialiased silhouette pixels mix this layer's colour with a nearer layer's: they are
+        # not used as a source (else a wide blur smears a bright halo of the hand into the
+        # background); they are filled from the layer's clean pixels like the hidden ones.
+        src = m
+        if radius >= 0.5 and nearer.any():
+            guard = cv2.dilate(nearer.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+            src = m & ~guard if (m & ~guard).any() else m
+        col = _fill(img, src, support)
         s = support.astype(np.float32)
         if radius >= 0.5:
             k = _disc(radius)
