@@ -255,6 +255,7 @@ def plan_sample(
     if natural:
         worn = plan_accessories(cfg, i, rig, hand, len(props))
         spec = dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props + worn)
+        spec = drop_visible_sleeve_ends(spec, rig)
         return plan_surface(cfg, i, spec, rig)
 
     W, H = cfg.render.size
@@ -295,6 +296,37 @@ def plan_sample(
                                 strength=_uniform(rng, cfg.lighting.world_strength))
     return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=camera, material=material,
                       lights=(light,), background=background, camera_mode="orbit", props=props)
+
+
+#: A sleeve's far end: its vertices within this distance (metres) of its farthest from the wrist.
+SLEEVE_END_M = 0.02
+
+
+def drop_visible_sleeve_ends(spec: SampleSpec, rig: HandRig) -> SampleSpec:
+    """Remove a sleeve whose far (elbow-side) end would show in the image -- a cloth tube ending
+    in mid-air is the stump the viewpoint rules keep out of frame for the bare forearm; the
+    objects after it move down one part id. Unchanged when no sleeve end is visible."""
+    if not any(p.category == "accessory" and p.name == "sleeve" for p in spec.props):
+        return spec
+    _, kp = posed_world(rig, spec.hand)
+    cam = spec.camera
+    kept = []
+    for p in spec.props:
+        if p.category == "accessory" and p.name == "sleeve":
+            d = np.linalg.norm(p.vertices - kp[0], axis=1)
+            end = p.vertices[d > d.max() - SLEEVE_END_M]
+            c = end @ cam.world_to_cam[:3, :3].T + cam.world_to_cam[:3, 3]
+            c = c[c[:, 2] > 1e-3]
+            uv = c[:, :2] / c[:, 2:3] * np.diag(cam.K)[:2] + cam.K[:2, 2]
+            if ((uv[:, 0] > -0.5) & (uv[:, 0] < cam.width - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < cam.height - 0.5)).any():
+                logger.debug("sample %d: the sleeve's end would be in the image; no sleeve", spec.sample_id)
+                continue
+        kept.append(p)
+    if len(kept) == len(spec.props):
+        return spec
+    kept = [q if q.part_id == OBJECT_PART_BASE + k else dataclasses.replace(q, part_id=OBJECT_PART_BASE + k)
+            for k, q in enumerate(kept)]
+    return dataclasses.replace(spec, props=tuple(kept))
 
 
 def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> SampleSpec:

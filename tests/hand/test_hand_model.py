@@ -134,6 +134,30 @@ def test_shape_parameters_change_the_hand(right):
         right.shape_params({"finger_girth": 1.0})
 
 
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_forearm_stub_keeps_its_form_for_every_shape(side):
+    """anny's phenotypes move the whole hand (by up to ~0.4 m); the forearm stub must move with it,
+    not shear: every stub edge keeps 0.5-2x its default-shape length (wrist girth and hand scale
+    change it by up to ~1.7x; the sheared stub reached 29x), and the stub stays a
+    straight tube (no vertex farther than 1.6x the median from its principal axis)."""
+    rig = load_model("open-hand", side)
+    fore = np.flatnonzero(rig.parts == 1)
+    e = rig.faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    e = e[np.isin(e, fore).all(1)]
+    v0 = skinning.forward(rig, rig.shape_default).vertices
+    l0 = np.linalg.norm(v0[e[:, 0]] - v0[e[:, 1]], axis=1)
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        v = skinning.forward(rig, rig.sample_shape(rng)).vertices
+        ratio = np.linalg.norm(v[e[:, 0]] - v[e[:, 1]], axis=1) / l0
+        assert 0.5 <= ratio.min() and ratio.max() <= 2.0, (ratio.min(), ratio.max())
+        f = v[fore]
+        c = f.mean(0)
+        a = np.linalg.svd(f - c, full_matrices=False)[2][0]
+        r = np.linalg.norm((f - c) - np.outer((f - c) @ a, a), axis=1)
+        assert r.max() <= 1.6 * np.median(r)
+
+
 def test_rig_roundtrip_and_bad_files(tmp_path, right):
     p = right.save(tmp_path / "r.npz")
     again = load_rig(p)

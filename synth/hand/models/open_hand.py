@@ -216,6 +216,10 @@ def bake(out_dir: str | Path | None = None) -> tuple[HandRig, HandRig]:
     root_w = np.zeros(len(names))
     root_w[0] = 1.0
     prev = loop
+    # Shape blendshapes of the stub: the loop's mean displacement (anny's phenotypes move the
+    # whole hand by up to tens of centimetres) plus the loop's own deformation about its centre,
+    # scaled like the ring. Scaling the full displacement would shear the stub apart.
+    mean_dir = shape_dirs[:, loop].mean(1, keepdims=True)
     new_quads: list[list[int]] = []
     next_id = nv
     for r, (off, sc) in enumerate(zip(RING_OFFSETS, RING_SCALES, strict=True)):
@@ -223,7 +227,7 @@ def bake(out_dir: str | Path | None = None) -> tuple[HandRig, HandRig]:
         ids = np.arange(next_id, next_id + L)
         next_id += L
         ring_verts.append(p)
-        ring_dirs.append(shape_dirs[:, loop] * sc)
+        ring_dirs.append(mean_dir + (shape_dirs[:, loop] - mean_dir) * sc)
         t = 0.5 if r == 0 else 1.0
         ring_w.append((1 - t) * W[loop] + t * root_w)
         uv = loop_uv.copy()
@@ -248,8 +252,8 @@ def bake(out_dir: str | Path | None = None) -> tuple[HandRig, HandRig]:
         a, b, c = inner_ids[k], inner_ids[(k + 1) % L], inner_ids[(k + 2) % L]
         new_quads.append([b, a, centre_id, c])
     extra_v = np.concatenate(ring_verts + [inner, cap_centre[None]])
-    mean_dir = shape_dirs[:, loop].mean(1, keepdims=True)
-    extra_dirs = np.concatenate(ring_dirs + [shape_dirs[:, loop] * RING_SCALES[-1] * 0.55, mean_dir], axis=1)
+    extra_dirs = np.concatenate(ring_dirs + [mean_dir + (shape_dirs[:, loop] - mean_dir) * RING_SCALES[-1] * 0.55,
+                                             mean_dir], axis=1)
     extra_w = np.concatenate(ring_w + [np.tile(root_w, (L + 1, 1))])
     new_quads_a = np.array(new_quads)
     # orient the new faces consistently with the hand: the shared loop edge must be traversed in
