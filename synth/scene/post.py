@@ -145,23 +145,28 @@ def _disc(radius: float) -> np.ndarray:
 
 
 def _fill(img: np.ndarray, have: np.ndarray, need: np.ndarray) -> np.ndarray:
-    """``img`` with the pixels of ``need`` not in ``have`` replaced by a normalised Gaussian
-    convolution of the ``have`` pixels (growing sigma until every needed pixel has support)."""
+    """``img`` with the pixels of ``need`` not in ``have`` replaced by a push-pull interpolation of
+    the ``have`` pixels (an area-averaged pyramid of colour x mask, then from coarse to fine each
+    level's mean colour of the known pixels, blended by their coverage with the coarser estimate):
+    smooth, O(pixels), and reaching any distance."""
     import cv2
 
     out = img * have[..., None]
     missing = need & ~have
     if not missing.any() or not have.any():
         return out
-    src, w = out.astype(np.float32), have.astype(np.float32)
-    sigma = 1.0
-    while missing.any() and sigma < 4.0 * max(img.shape[:2]):
-        num = cv2.GaussianBlur(src, (0, 0), sigma)
-        den = cv2.GaussianBlur(w, (0, 0), sigma)
-        ok = missing & (den > 1e-4)
-        out[ok] = num[ok] / den[ok][:, None]
-        missing &= ~ok
-        sigma *= 2.0
+    levels = [(out.astype(np.float32), have.astype(np.float32))]
+    while max(levels[-1][1].shape) > 1:
+        c, w = levels[-1]
+        size = (max(1, (c.shape[1] + 1) // 2), max(1, (c.shape[0] + 1) // 2))
+        levels.append((cv2.resize(c, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], 3),
+                       cv2.resize(w, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0])))
+    c, w = levels[-1]
+    est = c / np.maximum(w, 1e-12)[..., None]
+    for c, w in reversed(levels[:-1]):
+        up = cv2.resize(est, (c.shape[1], c.shape[0]), interpolation=cv2.INTER_LINEAR).reshape(c.shape)
+        est = c + (1.0 - w)[..., None] * up  # = w * (mean of known) + (1 - w) * coarser estimate
+    out[missing] = est[missing]
     return out
 
 
