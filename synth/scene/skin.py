@@ -171,7 +171,8 @@ def skin_attributes(rig: object) -> tuple[np.ndarray, np.ndarray]:
 
     ``palm`` measures how much a vertex lies on the palmar side: the rest-pose vertex normal
     against the palmar direction (``-z``) of its dominant bone's anatomical frame, smoothly
-    ramped (palms and the palmar sides of fingers and forearm are lighter). ``nail`` is the rig's
+    ramped (palms and the palmar sides of fingers and forearm are lighter; on the forearm the
+    lightening fades from the palm's at the wrist to a quarter 6 cm up). ``nail`` is the rig's
     nail region.
     """
     from synth.hand.skinning import forward
@@ -189,5 +190,10 @@ def skin_attributes(rig: object) -> tuple[np.ndarray, np.ndarray]:
     c = np.sum(vn * palmar, axis=1)
     palm = np.clip((c + 0.15) / 0.6, 0.0, 1.0)
     palm = palm * palm * (3 - 2 * palm)  # smoothstep
-    palm[rig.parts == 1] *= 0.25  # type: ignore[attr-defined]  # the inner forearm is only slightly lighter
+    # The inner forearm is only slightly lighter than its back: fade the palmar lightening from the
+    # palm's at the wrist to a quarter of it 6 cm up the forearm (a step here showed as a seam).
+    fore = rig.parts == 1  # type: ignore[attr-defined]
+    wrist = forward(rig).keypoints[0]  # type: ignore[arg-type]
+    d = np.linalg.norm(v[fore] - wrist, axis=1)
+    palm[fore] *= 0.25 + 0.75 * np.clip(1.0 - d / 0.06, 0.0, 1.0) ** 2
     return palm.astype(np.float32), np.asarray(rig.nail_mask, dtype=np.float32)  # type: ignore[attr-defined]
