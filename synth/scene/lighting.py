@@ -30,7 +30,7 @@ HDRI_SUFFIXES = (".exr", ".hdr")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ENV_KINDS = ("hdri", "sky", "studio")
 LIGHT_KINDS = ("AREA", "POINT", "SPOT")
-BACKGROUND_KINDS = ("environment", "solid", "gradient", "noise", "image")
+BACKGROUND_KINDS = ("environment", "solid", "gradient", "noise", "image", "bokeh")
 
 #: Words for captions, per bundled HDRI.
 HDRI_WORDS: dict[str, str] = {
@@ -108,7 +108,8 @@ class LightingConfig:
     kelvin: tuple[float, float] = (2700.0, 6500.0)
     light_power: tuple[float, float] = (10.0, 80.0)
     background_weights: dict[str, float] = field(
-        default_factory=lambda: {"environment": 0.5, "solid": 0.15, "gradient": 0.15, "noise": 0.2, "image": 0.0})
+        default_factory=lambda: {"environment": 0.5, "solid": 0.1, "gradient": 0.1, "noise": 0.1, "image": 0.0,
+                                 "bokeh": 0.2})
     background_dirs: tuple[str, ...] = ()
     table_prob: float = 0.2
 
@@ -170,7 +171,9 @@ class LocalLight:
 @dataclass(frozen=True)
 class BackgroundSample:
     """What is seen behind the hand: ``environment`` (the HDRI/sky itself), ``solid``,
-    ``gradient``, ``noise`` (procedural, with two colours and a scale) or ``image`` (path);
+    ``gradient``, ``noise`` (procedural, with two colours and a scale), ``bokeh`` (soft blended
+    colour fields like an out-of-focus scene: smooth Voronoi cells of random colours over the
+    two-colour noise, ``scale / 4`` cells across) or ``image`` (path);
     ``table``: the sample has a table slab under the hand (:mod:`synth.scene.surface`)."""
 
     kind: str
@@ -183,7 +186,8 @@ class BackgroundSample:
     @property
     def words(self) -> str:
         return {"environment": "", "solid": "a plain background", "gradient": "a soft gradient background",
-                "noise": "a textured background", "image": "a photographic backdrop"}[self.kind]
+                "noise": "a textured background", "image": "a photographic backdrop",
+                "bokeh": "a blurred, out-of-focus background"}[self.kind]
 
 
 @dataclass(frozen=True)

@@ -155,6 +155,9 @@ class WorldHandles:
     sel_env: Any
     vis_bg: Any
     images: dict[str, Any]
+    vis_voronoi: Any = None
+    bokeh_dim: Any = None
+    sel_bokeh: Any = None
 
 
 def build_world(name: str = "synth_world") -> WorldHandles:
@@ -208,6 +211,21 @@ def build_world(name: str = "synth_world") -> WorldHandles:
     L.new(noise.outputs["Fac"], nmix.inputs["Factor"])
     L.new(vis_a.outputs[0], nmix.inputs[6])
     L.new(vis_b.outputs[0], nmix.inputs[7])
+    vor = N.new("ShaderNodeTexVoronoi")  # bokeh: smooth cells of random colours over the noise
+    vor.feature = "SMOOTH_F1"
+    vor.inputs["Smoothness"].default_value = 1.0
+    vor.inputs["Randomness"].default_value = 1.0
+    L.new(tc.outputs["Window"], vor.inputs["Vector"])
+    bokeh = N.new("ShaderNodeMix")
+    bokeh.data_type = "RGBA"
+    bokeh.inputs["Factor"].default_value = 0.45
+    L.new(nmix.outputs[2], bokeh.inputs[6])
+    L.new(vor.outputs["Color"], bokeh.inputs[7])
+    bokeh_dim = N.new("ShaderNodeMix")  # keep the random cell colours near the sampled palette's brightness
+    bokeh_dim.data_type = "RGBA"
+    bokeh_dim.blend_type = "MULTIPLY"
+    bokeh_dim.inputs["Factor"].default_value = 1.0
+    L.new(bokeh.outputs[2], bokeh_dim.inputs[6])
     img = N.new("ShaderNodeTexImage")
     img.extension = "EXTEND"
     L.new(tc.outputs["Window"], img.inputs["Vector"])
@@ -218,7 +236,11 @@ def build_world(name: str = "synth_world") -> WorldHandles:
     L.new(grad.outputs[2], sel_gradient.inputs[7])
     L.new(sel_gradient.outputs[2], sel_noise.inputs[6])
     L.new(nmix.outputs[2], sel_noise.inputs[7])
-    L.new(sel_noise.outputs[2], sel_image.inputs[6])
+    sel_bokeh = N.new("ShaderNodeMix")
+    sel_bokeh.data_type = "RGBA"
+    L.new(sel_noise.outputs[2], sel_bokeh.inputs[6])
+    L.new(bokeh_dim.outputs[2], sel_bokeh.inputs[7])
+    L.new(sel_bokeh.outputs[2], sel_image.inputs[6])
     L.new(img.outputs["Color"], sel_image.inputs[7])
     L.new(sel_image.outputs[2], sel_env.inputs[6])
     L.new(sel_sky.outputs[2], sel_env.inputs[7])
@@ -231,7 +253,7 @@ def build_world(name: str = "synth_world") -> WorldHandles:
     L.new(vis_bg.outputs[0], final.inputs[2])
     L.new(final.outputs[0], out.inputs["Surface"])
     return WorldHandles(w, env, mapping, tint, sky, studio, sel_hdri, sel_sky, env_bg, vis_a, vis_b, noise, img,
-                        sel_gradient, sel_noise, sel_image, sel_env, vis_bg, {})
+                        sel_gradient, sel_noise, sel_image, sel_env, vis_bg, {}, vor, bokeh_dim, sel_bokeh)
 
 
 def _image(h: WorldHandles, path: str, colorspace: str) -> Any:
@@ -269,6 +291,10 @@ def set_world(h: WorldHandles, s: LightingSample) -> None:
     h.vis_noise.inputs["Scale"].default_value = bg.scale
     h.sel_gradient.inputs["Factor"].default_value = 1.0 if bg.kind == "gradient" else 0.0
     h.sel_noise.inputs["Factor"].default_value = 1.0 if bg.kind == "noise" else 0.0
+    h.sel_bokeh.inputs["Factor"].default_value = 1.0 if bg.kind == "bokeh" else 0.0
+    h.vis_voronoi.inputs["Scale"].default_value = bg.scale / 4.0
+    grey = float(np.dot(np.add(bg.color_a, bg.color_b) / 2.0, (0.2126, 0.7152, 0.0722)))
+    h.bokeh_dim.inputs[7].default_value = (*(min(1.0, 2.0 * grey + 0.05),) * 3, 1.0)
     h.sel_image.inputs["Factor"].default_value = 1.0 if bg.kind == "image" else 0.0
     h.sel_env.inputs["Factor"].default_value = 1.0 if bg.kind == "environment" else 0.0
     if bg.kind == "image" and bg.image:
