@@ -109,7 +109,8 @@ def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
         "n": len(entries), "n_read": len(ids), "gesture": Counter(), "category": Counter(),
         "handedness": Counter(), "size": Counter(), "palm": Counter(), "camera_mode": Counter(),
         "skin": Counter(), "lighting": Counter(), "background": Counter(), "hdris": Counter(), "elev": [], "azim": [], "bbox_wh": [],
-        "vis": np.zeros(21), "in_frame": np.zeros(21), "files": Counter(),
+        "vis": np.zeros(21), "in_frame": np.zeros(21), "files": Counter(), "objects": Counter(),
+        "surface": Counter(), "post": Counter(),
     }  # fmt: skip
     for i in ids:
         e = entries[i]
@@ -137,6 +138,18 @@ def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
         light, bg = _lighting_kind(a.get("lighting", "not recorded"))
         c["lighting"][light] += 1
         c["background"][bg] += 1
+        for o in lab.get("objects") or []:
+            if isinstance(o, dict):
+                c["objects"][f"{o.get('category', '?')}: {o.get('name', '?')}"] += 1
+        surf = a.get("surface")
+        c["surface"]["none" if not isinstance(surf, dict) else
+                     f"{surf.get('kind')} ({'resting' if surf.get('resting') else 'above'})"] += 1
+        post = a.get("post") if isinstance(a.get("post"), dict) else {}
+        effects = {"depth of field": "dof_f_number", "soft focus": "blur_sigma", "motion blur": "motion_px",
+                   "sensor noise": "noise_sigma", "JPEG": "jpeg_quality"}
+        for name, key in effects.items():
+            c["post"][name] += key in post
+        c["post"]["none"] += not any(k in post for k in effects.values())
         view = hand_view_angles(lab)
         if view is not None:
             c["azim"].append(view[0])
@@ -285,6 +298,13 @@ def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     L.append(_table(c["category"], "category"))
     L.append("")
     L.append(_table(c["gesture"], "gesture", top=25))
+    L.append("\n## Scene content\n")
+    L.append("Objects in the labels' `objects` lists (held objects, worn accessories, tables):\n")
+    L.append(_table(c["objects"], "category: object") if c["objects"] else "No objects.")
+    L.append("")
+    L.append(_table(c["surface"], "table under the hand"))
+    L.append("")
+    L.append(_table(Counter({k: v for k, v in c["post"].items() if v}), "post effect (RGB only)"))
     L.append("\n## Plots\n")
     for title, name in figs:
         L.append(f"### {title}\n\n![{title}]({rel}/{name})\n")
