@@ -44,7 +44,8 @@ def test_stats_card(fake_dataset: Path) -> None:
     card = (fake_dataset / "README.md").read_text()
     assert "8 samples rendered by synth" in card
     for needle in ("## Gestures", "| grasp |", "## Label conventions", "camera_frame", "## Licences",
-                   "Resolved job config", "seed: 3", "## Scene content", "| table under the hand | samples |\n|---|---:|\n| none | 8 |"):  # fmt: skip
+                   "Resolved job config", "seed: 3", "## Scene content",
+                   "| table under the hand | samples |\n|---|---:|\n| none | 8 |"):  # fmt: skip
         assert needle in card, needle
     for name in ("gestures", "viewpoint", "appearance", "bbox", "visibility"):
         p = fake_dataset / "card_plots" / f"{name}.png"
