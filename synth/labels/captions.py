@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -199,6 +199,41 @@ def _join(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def held_object_phrase(name: str, color: str, grasp: str | None,
+                       contacts: Sequence[Mapping[str, object]]) -> str:
+    """What the hand holds and how, for captions (the ``held_object`` word of :func:`describe`).
+
+    Args:
+        name: prop name (``"mug"``).
+        color: colour word of its main material (``""`` or ``"natural"``: not named).
+        grasp: the Feix grasp it is held with, if known.
+        contacts: the fit's contacts, dicts with ``region`` and ``finger``
+            (:meth:`synth.props.fitting.Contact.as_dict`).
+    Returns:
+        e.g. ``"a white mug by its handle, index, middle and ring fingers through the handle"``
+        (a grasp of the handle, :data:`synth.props.grasps.HANDLE_GRASPS`), ``"a red pen between
+        the thumb and the index and middle fingers"``, ``"a blue ball against the palm"``.
+    """
+    from synth.props.grasps import HANDLE_GRASPS
+
+    colour = color if color not in ("", "natural") else ""
+    noun = f"{colour} {name}".strip()
+    art = "an" if noun[0] in "aeiou" else "a"
+    regions = [str(c.get("region", "")) for c in contacts]
+    fingers = [f for f in FINGER_WORDS if any(c.get("finger") == f for c in contacts)]
+    others = [FINGER_WORDS[f] for f in fingers if f != "thumb"]
+    plural = "s" if len(others) > 1 else ""
+    if grasp in HANDLE_GRASPS and regions and tuple(regions) == HANDLE_GRASPS[grasp]:
+        how = f" by its handle, {_join(others)} finger{plural} through the handle" if others else " by its handle"
+    elif "thumb" in fingers and others:
+        how = f" between the thumb and the {_join(others)} finger{plural}"
+    elif "palm" in regions:
+        how = " against the palm"
+    else:
+        how = ""
+    return f"{art} {noun}{how}"
+
+
 def finger_phrase(states: Mapping[str, str]) -> str:
     """e.g. ``"index and middle fingers extended, ring and little fingers curled"`` (thumb
     excluded; groups in the order extended, slightly bent, bent, curled)."""
@@ -265,7 +300,8 @@ def describe(
             built-in hand's keypoints in the model frame are used and palm facing is omitted.
         extra: appearance words, e.g. ``{"skin_tone": "light brown", "lighting": "soft
             daylight", "background": "a kitchen", "camera_mode": "egocentric"}``; ``held_object``
-            (e.g. ``"a white mug"``) follows the hand: "a left hand holding a white mug".
+            (e.g. ``"a white mug"``, see :func:`held_object_phrase`) follows the hand: "a left
+            hand holding a white mug by its handle, ...".
         rng: picks one of several phrasings (default: the first phrasing).
     Returns:
         ``(caption, attributes)``; attributes hold ``handedness``, ``gesture``,

@@ -7,7 +7,10 @@
 2. Initial alignment: the grasp centre is the least-squares meeting point of the regions' normal
    lines; the opposition axis (thumb against the other contacts, or palm against the fingers) is
    matched to the prop axis whose size best fits the hand's aperture; the remaining axes and
-   signs, and a small roll, are drawn from ``rng`` (a few starts).
+   signs, and a small roll, are drawn from ``rng`` (a few starts). Grasps of a prop's *handle*
+   (:data:`synth.props.grasps.HANDLE_GRASPS`: a mug hooked by its handle) instead put the
+   handle's bar in the crook of the hooked fingers, the body beyond them (:func:`_handle_poses`),
+   and add a knuckles-only pass to step 4 so that the fingers' crooks line up on the bar.
 3. Levenberg-Marquardt on the prop's 6-DoF pose against the analytic signed distance
    (:mod:`synth.props.shapes`): each contact region's closest vertex is pulled to
    within ``[contact_lo, contact_hi]`` of the surface, every hand vertex is pushed out of the object.
@@ -17,9 +20,16 @@
 5. Check against the prop's *meshes* (:func:`measure`, exact point-triangle distances, checked
    against :func:`trimesh.proximity.signed_distance` in the tests): max penetration of any hand
    vertex ``<= max_penetration`` (2 mm), every named region within ``contact_tol`` (3 mm) of the
-   surface, and the thumb opposing another contact (:func:`opposition`), so that a pinch does not
-   end with the object merely touching the outside of two closed pads. Otherwise the next start
-   is tried, and ``None`` is returned when none passes.
+   surface, and the thumb opposing another contact (:func:`opposition`) with the object between
+   them (the segment joining the two contacts passes through it), so that a pinch does not end
+   with the object merely touching the outside of two closed pads. Otherwise the next start is
+   tried, and ``None`` is returned when none passes.
+
+Speed: the analytic distances are evaluated only where they can matter. They are 1-Lipschitz,
+so a vertex's distance at its last evaluation minus how far it has moved since (in the prop
+frame), or its distance to the prop's bounding sphere, bounds it from below; vertices whose
+bound clears the threshold of a query (the penetration margin in the optimisation, zero in the
+checks) keep the bound. The objective is the same as with every distance evaluated.
 
 All randomness comes from ``rng``; the result is a pure function of the inputs and the
 Generator's state. :func:`sample_fit` draws grasp/prop pairs and re-draws failures.
@@ -37,9 +47,16 @@ import trimesh
 
 from synth.hand import anatomy, skinning
 from synth.hand.rig import PART_IDS, HandRig
-from synth.props.grasps import GRASP_CONTACTS, REGIONS, contact_regions, contacts_for, region_finger
+from synth.props.grasps import (
+    GRASP_CONTACTS,
+    HANDLE_GRASPS,
+    REGIONS,
+    contact_regions,
+    contacts_for,
+    region_finger,
+)
 from synth.props.library import PROP_NAMES, Prop, make_prop
-from synth.props.shapes import mesh_signed_distance, row_sq_norms, union_sdf_grad
+from synth.props.shapes import mesh_signed_distance, row_sq_norms, union_sdf, union_sdf_grad
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +81,7 @@ class FitConfig:
     hopeless: float = 0.008
     max_opposition: float = -0.3
     thumb_abduction: bool = True
+    mcp_pass: bool = False
 
 
 @dataclass(frozen=True)
@@ -214,6 +232,7 @@ class _Problem:
     cfg: FitConfig
     pen_mask: np.ndarray | None = None  # (V,) vertices that may not penetrate; None: all
     region_mask: np.ndarray | None = None  # (V,) union of the regions
+    contact_prims: tuple | None = None  # primitives the contacts must touch (a handle); None: all
     _q0: np.ndarray | None = None  # (V, 3) object-frame positions at the last full query
     _l0: np.ndarray | None = None  # (V,) lower bounds of the distances there
 
@@ -249,9 +268,15 @@ class _Problem:
         ``R <- exp(w) R, t <- t + dt`` when ``jac``, and the distances ``(V,)`` (exact on the
         regions and below ``pen_margin``)."""
         cfg = self.cfg
-        d = self.bounded(_to_obj(V, R, t), cfg.pen_margin, self.pen_mask)
-        ks = np.array([reg[np.argmin(d[reg])] for reg in self.regions], dtype=np.int64)
-        dc = d[ks]
+        qa = _to_obj(V, R, t)
+        d = self.bounded(qa, cfg.pen_margin, self.pen_mask)
+        if self.contact_prims is None:
+            ks = np.array([reg[np.argmin(d[reg])] for reg in self.regions], dtype=np.int64)
+            dc = d[ks]
+        else:
+            dr = [union_sdf(self.contact_prims, qa[reg]) for reg in self.regions]
+            ks = np.array([reg[np.argmin(x)] for reg, x in zip(self.regions, dr, strict=True)], dtype=np.int64)
+            dc = np.array([x.min() for x in dr])
         rc = np.where(dc > cfg.contact_hi, dc - cfg.contact_hi, np.minimum(dc - cfg.contact_lo, 0.0))
         pen_ok = d < cfg.pen_margin
         if self.pen_mask is not None:
@@ -264,10 +289,19 @@ class _Problem:
             return r, None, d
         q = _to_obj(V[ii], R, t)
         _, g = union_sdf_grad(self.prop.primitives, q)
+        if self.contact_prims is not None:
+            g[: len(ks)] = union_sdf_grad(self.contact_prims, q[: len(ks)])[1]
         gw = g @ R.T  # gradient in the model frame
         wv = V[ii] - t
         J = np.concatenate([np.cross(gw, wv), -gw], axis=1) * w[:, None]
         return r, J, d
+
+    def region_distances(self, V: np.ndarray, R: np.ndarray, t: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """Per named region, the signed distance ``(k,)`` of its closest vertex to the surface
+        the contacts must touch (``d``: the distances of :meth:`distances`)."""
+        if self.contact_prims is None:
+            return np.array([d[reg].min() for reg in self.regions])
+        return np.array([union_sdf(self.contact_prims, _to_obj(V[reg], R, t)).min() for reg in self.regions])
 
     def cost(self, V: np.ndarray, R: np.ndarray, t: np.ndarray) -> float:
         r, _, _ = self.residuals(V, R, t, jac=False)
@@ -355,6 +389,8 @@ def _adjust_fingers(
         {f: all3 for f in anatomy.FINGERS},
         {f: ([(0, 1)] if f == "thumb" and cfg.thumb_abduction else distal) for f in anatomy.FINGERS},
     ]
+    if cfg.mcp_pass:  # the knuckles alone: lines up the crooks of hooked fingers
+        passes.insert(1, {f: [(0, 0)] for f in anatomy.FINGERS})
     for moves in passes:
         poses = np.repeat(pose[None], B, axis=0)
         for f, mv in moves.items():
@@ -370,7 +406,11 @@ def _adjust_fingers(
             costs = 20.0 * np.maximum(pen - cfg.pen_margin, 0.0)
             for name, reg in zip(region_names, prob.regions, strict=True):
                 if region_finger(name) == f:
-                    dc = d[:, reg].min(axis=1)
+                    if prob.contact_prims is None:
+                        dc = d[:, reg].min(axis=1)
+                    else:
+                        qr = _to_obj(hands[:, reg].reshape(-1, 3), R, t)
+                        dc = union_sdf(prob.contact_prims, qr).reshape(B, len(reg)).min(axis=1)
                     costs = costs + np.maximum(dc - cfg.contact_hi, 0.0) + np.maximum(cfg.contact_lo - dc, 0.0)
             jf = list(anatomy.joints_of(f))
             costs = costs + 1e-6 * np.abs(poses[:, jf, :2] - pose0[jf, :2]).sum(axis=(1, 2)) / tol
@@ -448,6 +488,18 @@ def opposition(prop: Prop, hand_vertices: np.ndarray, object_to_model: np.ndarra
     k = names.index("thumb")
     others = [i for i in range(len(names)) if i != k]
     return float((g[others] @ g[k]).min())
+
+
+def _through_handle(prop: Prop, hand_vertices: np.ndarray, object_to_model: np.ndarray,
+                    parts: np.ndarray, names: Sequence[str]) -> bool:
+    """Whether every finger named in ``names`` passes through the handle's loop
+    (:meth:`synth.props.library.Prop.in_handle_opening` holds for one of its vertices)."""
+    q = _to_obj(hand_vertices, object_to_model[:3, :3], object_to_model[:3, 3])
+    for n in names:
+        f = region_finger(n)
+        if f is not None and not prop.in_handle_opening(q[parts == PART_IDS[f]]).any():
+            return False
+    return True
 
 
 def _thumb_across(prop: Prop, hand_vertices: np.ndarray, object_to_model: np.ndarray,
@@ -548,7 +600,73 @@ def _initial_poses(
     return out
 
 
+def _handle_poses(
+    prop: Prop, handle: int, V: np.ndarray, normals: np.ndarray,
+    regions: list[np.ndarray], rng: np.random.Generator, n: int,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Starts for a hook grasp *of the handle* (primitive ``handle`` of ``prop``: a mug's handle
+    bar, a capsule along its local z axis): the bar lies in the crook of the hooked fingers (the
+    contact regions, e.g. the middle phalanges), which pass through the loop between the bar and
+    the body. The bar runs across the fingers (through the crooks' most open points); the
+    direction from the body to the bar is the mean outward normal of the contact regions, so the
+    body lies beyond the fingers. The position along the bar, a small tilt and which end of the
+    bar points to the thumb are drawn from ``rng``. Returns ``n`` ``(R, t)`` object-to-model
+    starts."""
+    prim = prop.primitives[handle]
+    P = np.array([V[r].mean(axis=0) for r in regions])
+    N = np.array([normals[r].mean(axis=0) for r in regions])
+    N /= np.maximum(np.linalg.norm(N, axis=1, keepdims=True), 1e-12)
+    # per region, the most open point of the crook along its normal (largest clearance from the
+    # hand's surface): where the bar's centre line goes
+    s = np.linspace(0.0, 0.025, 26)
+    C = []
+    for p, nn in zip(P, N, strict=True):
+        cand = p + s[:, None] * nn  # (S, 3)
+        clear = np.sqrt(((cand[:, None] - V[None]) ** 2).sum(-1)).min(axis=1)
+        C.append(cand[int(np.argmax(clear))])
+    C = np.array(C)
+    c_model = C.mean(axis=0)
+    e1 = N.mean(axis=0)
+    e1 /= max(float(np.linalg.norm(e1)), 1e-9)
+    x = C[-1] - C[0] if len(C) > 1 else np.array([1.0, 0.0, 0.0])
+    e2 = x - (x @ e1) * e1  # the bar's axis: across the fingers
+    e2 /= max(float(np.linalg.norm(e2)), 1e-9)
+    Rh, th = prim.transform[:3, :3], prim.transform[:3, 3]
+    half_len = float(prim.local_bounds()[1][2])
+    axis = Rh[:, 2]  # the bar's axis, prop frame
+    out_dir = th - (th @ axis) * axis  # from the body's axis to the bar
+    out_dir /= max(float(np.linalg.norm(out_dir)), 1e-9)
+    F = np.stack([out_dir, axis, np.cross(out_dir, axis)], axis=1)  # prop frame, columns
+    out = []
+    for _ in range(n):
+        sgn = float(rng.choice([-1.0, 1.0]))  # the mug's top toward the thumb or the little finger
+        E = np.stack([e1, sgn * e2, sgn * np.cross(e1, e2)], axis=1)
+        tilt = np.radians(rng.uniform(-8.0, 8.0))
+        Rm = _rodrigues(e1 * tilt) @ E @ F.T
+        c_prop = th + axis * rng.uniform(-0.15, 0.15) * half_len
+        out.append((Rm, c_model - Rm @ c_prop))
+    return out
+
+
 # ---- the public API ----------------------------------------------------------------------------
+
+
+def handle_primitive(prop: Prop, grasp: str | None) -> int | None:
+    """Index of the primitive of ``prop`` that ``grasp`` holds it by (its handle, see
+    :data:`synth.props.grasps.HANDLE_GRASPS`), or ``None`` when the grasp holds the whole object."""
+    if grasp not in HANDLE_GRASPS:
+        return None
+    return prop.handle
+
+
+def fit_contacts(grasp: str, prop: Prop | str) -> tuple[str, ...]:
+    """The hand regions that touch ``prop`` (a :class:`Prop` or a prop name) in a fit of the Feix
+    grasp ``grasp``: :data:`synth.props.grasps.HANDLE_GRASPS` when the prop has a handle and the
+    grasp holds it by the handle, else :data:`synth.props.grasps.GRASP_CONTACTS`."""
+    has_handle = (make_prop(prop, np.random.default_rng(0)).handle if isinstance(prop, str) else prop.handle) is not None
+    if grasp in HANDLE_GRASPS and has_handle:
+        return HANDLE_GRASPS[grasp]
+    return contacts_for(grasp)
 
 
 def resolve_contacts(contacts: Sequence[str] | str) -> tuple[str, ...]:
@@ -592,6 +710,10 @@ def fit_grasp(
     if grasp is None and isinstance(contacts, str):
         grasp = contacts
     prop = make_prop(prop_name, rng) if isinstance(prop_name, str) else prop_name
+    handle = handle_primitive(prop, grasp)
+    if handle is not None and isinstance(contacts, str):
+        names = fit_contacts(contacts, prop)  # held by the handle: the hooked fingers touch it
+        cfg = dataclasses.replace(cfg, mcp_pass=True)
     sp = hand_rig.shape_params(shape)
     rig_s = shaped_rig(hand_rig, sp)
     pose0 = anatomy.clamp(anatomy.as_pose(pose_deg))
@@ -602,10 +724,15 @@ def fit_grasp(
     prob.region_mask = np.zeros(hand_rig.n_vertices, dtype=bool)
     for reg in regions:
         prob.region_mask[reg] = True
-    V0 = skinning.forward(rig_s, None, pose0).vertices
+    posed0 = skinning.forward(rig_s, None, pose0)
+    V0 = posed0.vertices
     normals = _vertex_normals(V0, hand_rig.faces)
-    starts = _initial_poses(prop, V0, normals, regions, names, hand_rig.side, rng, cfg.n_starts,
-                            cfg.roll_jitter_deg)
+    if handle is not None:
+        prob.contact_prims = tuple(prop.primitives[handle:])
+        starts = _handle_poses(prop, handle, V0, normals, regions, rng, cfg.n_starts)
+    else:
+        starts = _initial_poses(prop, V0, normals, regions, names, hand_rig.side, rng, cfg.n_starts,
+                                cfg.roll_jitter_deg)
     lim = cfg.contact_tol - cfg.accept_margin
     fingers = {region_finger(n) for n in names} - {None}
     contact_fingers = np.isin(hand_rig.parts, [PART_IDS[f] for f in fingers])
@@ -620,19 +747,26 @@ def fit_grasp(
             pose, V = _adjust_fingers(rig_s, pose0, prob, R, t, names)
             R, t, _ = _lm(prob, V, R, t, max(cfg.lm_iters // 2, 5))
             d = prob.distances(V, R, t)
-            if rnd == 0 and max(float(d[reg].min()) for reg in regions) > cfg.hopeless:
+            if rnd == 0 and prob.region_distances(V, R, t, d).max() > cfg.hopeless:
                 break  # a contact this far will not close within the flexion tolerance
         d = prob.distances(V, R, t)
         pen_an = max(0.0, -float(d.min()))
-        con_an = max(float(np.abs(d[reg]).min()) for reg in regions)
+        dreg = prob.region_distances(V, R, t, d)
+        con_an = float(np.abs(dreg).max())
         if pen_an > cfg.max_penetration or con_an > lim:
-            logger.debug("start %d: analytic pen %.2f mm, contacts %s mm", si, pen_an * 1e3,
-                         [round(float(d[reg].min()) * 1e3, 1) for reg in regions])
+            worst = int(np.argmin(d))
+            logger.debug("start %d: analytic pen %.2f mm (part %d, primitive %d), contacts %s mm", si,
+                         pen_an * 1e3, int(hand_rig.parts[worst]),
+                         int(np.argmin([p.sdf(_to_obj(V[worst:worst + 1], R, t))[0] for p in prop.primitives])),
+                         [round(float(x) * 1e3, 1) for x in dreg])
             continue
         T = np.eye(4)
         T[:3, :3], T[:3, 3] = R, t
         pen, cons = measure(prop, V, T, all_regions, names, cfg.contact_tol)
         opp = opposition(prop, V, T, cons)
+        if handle is not None and not _through_handle(prop, V, T, hand_rig.parts, names):
+            logger.debug("start %d: a hooked finger does not pass through the handle", si)
+            continue
         if opp > cfg.max_opposition or not _thumb_across(prop, V, T, cons):
             logger.debug("start %d: no opposition (thumb normal . others = %.2f)", si, opp)
             continue

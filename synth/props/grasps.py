@@ -52,7 +52,7 @@ GRASP_CONTACTS: dict[str, tuple[str, ...]] = {
     "precision_disk": ("thumb", "index", "middle", "ring"),
     "precision_sphere": ("thumb", "index", "middle", "ring"),
     "tripod": ("thumb", "index", "middle"),
-    "fixed_hook": ("index_mid", "middle_mid", "ring_mid"),
+    "fixed_hook": ("index_mid", "middle_mid"),
     "lateral": ("thumb", "index_side"),
     "index_finger_extension": ("palm", "thumb", "index", "middle"),
     "extension_type": ("thumb", "index", "middle"),
@@ -71,6 +71,14 @@ GRASP_CONTACTS: dict[str, tuple[str, ...]] = {
     "ring_grasp": ("thumb", "index"),
     "ventral": ("thumb", "index"),
     "inferior_pincer": ("thumb", "index"),
+}
+
+
+#: Grasps that hold a prop with a handle (a mug) *by its handle* -> the hand regions that touch
+#: the handle: the handle's outer bar lies in the crook of the hooked fingers, which pass
+#: through the loop (between the bar and the body); the other fingers stay free of the object.
+HANDLE_GRASPS: dict[str, tuple[str, ...]] = {
+    "fixed_hook": ("index_mid", "middle_mid"),
 }
 
 

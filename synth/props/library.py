@@ -27,7 +27,6 @@ import numpy as np
 import trimesh
 
 from synth.props.shapes import (
-    ArcTube,
     Ellipsoid,
     Primitive,
     Revolved,
@@ -157,6 +156,8 @@ class Prop:
         affords: Feix grasp names this object supports.
         params: the drawn dimensions (metres) by name.
         component_faces: ``(F,)`` int index of the primitive each face belongs to.
+        handle: index of the first primitive of the handle (a mug's bar; its arms follow: the
+            handle is ``primitives[handle:]``), or ``None``; grasps of the handle touch only it.
     """
 
     name: str
@@ -169,6 +170,7 @@ class Prop:
     affords: tuple[str, ...]
     params: dict[str, float] = field(default_factory=dict)
     component_faces: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    handle: int | None = None
 
     def sdf(self, points: np.ndarray) -> np.ndarray:
         """Signed distance ``(N,)`` in metres of prop-frame points ``(N, 3)``; negative inside."""
@@ -185,6 +187,16 @@ class Prop:
         for k in range(len(self.primitives)):
             out.append(self.mesh.submesh([np.nonzero(self.component_faces == k)[0]], append=True))
         return tuple(out)
+
+    def in_handle_opening(self, points: np.ndarray, slab: float = 0.003) -> np.ndarray:
+        """Which prop-frame points ``(N, 3)`` lie in the opening of the handle's loop (within
+        ``slab`` m of the loop's plane, between the wall and the bar, between the arms): a
+        finger with such a point passes through the handle. All False without a handle."""
+        q = np.asarray(points, dtype=np.float64)
+        if self.handle is None:
+            return np.zeros(len(q), dtype=bool)
+        R, gap, inner = self.params["radius"], self.params["handle_gap"], self.params["handle_height"]
+        return (np.abs(q[:, 1]) < slab) & (q[:, 0] > R) & (q[:, 0] < R + gap) & (np.abs(q[:, 2]) < inner / 2)
 
     def component_meshes(self) -> list[trimesh.Trimesh]:
         """The closed component meshes (one per primitive) as separate trimeshes (cached)."""
@@ -211,6 +223,7 @@ def _assemble(
     params: dict[str, float],
     face_override: Callable[[trimesh.Trimesh, np.ndarray], np.ndarray] | None = None,
     extra_slots: tuple[str, ...] = (),
+    handle: int | None = None,
 ) -> Prop:
     slots: list[str] = []
     for p in prims:
@@ -229,7 +242,7 @@ def _assemble(
         mat = face_override(mesh, mat).astype(np.int32)
     materials = {s: draw_material(s, rng) for s in slots}
     return Prop(name, category, mesh, tuple(prims), mat, tuple(slots), materials, affords,
-                {k: float(v) for k, v in params.items()}, comp)
+                {k: float(v) for k, v in params.items()}, comp, handle)
 
 
 def _T(t: tuple[float, float, float] = (0.0, 0.0, 0.0), rot: np.ndarray | None = None) -> np.ndarray:
@@ -275,16 +288,24 @@ def _mug(rng: np.random.Generator) -> Prop:
     prof = np.array([[0, -H / 2], [R, -H / 2], [R, H / 2], [R - wall, H / 2], [R - wall, -H / 2 + bottom],
                      [0, -H / 2 + bottom]])
     body = Revolved("ceramic", profile=prof, sections=56)
-    major, tube = rng.uniform(0.02, 0.025), rng.uniform(0.0045, 0.006)
-    # handle: an arc in the x-z plane, ends buried in the wall
-    cx = R - 0.4 * wall + major * 0.45
-    a = np.arccos(np.clip((cx - R + wall * 0.5) / major, -1, 1))
-    handle = ArcTube("ceramic", _T((cx, 0.0, 0.0), _rx(90.0)), major=major, tube=tube,
-                     a0=-(np.pi - a), a1=np.pi - a, n_arc=28)
-    return _assemble("mug", "container", [body, handle],
-                     ("large_diameter", "sphere_4_finger", "prismatic_2_finger"),
-                     rng, {"radius": R, "height": H, "wall": wall, "handle_radius": major,
-                           "handle_tube": tube})
+    # D-shaped handle in the x-z plane: a straight vertical bar (the part a hand hooks) joined to
+    # the wall by two horizontal arms, all round tubes (capsules) of radius `tube`; the arms'
+    # inner ends are buried in the wall. The loop's inner opening is `gap` wide and `inner` tall,
+    # room for the index and middle fingers (the ring finger hooks under the lower arm).
+    tube = rng.uniform(0.0035, 0.0042)
+    gap = rng.uniform(0.034, 0.039)
+    inner = min(rng.uniform(0.04, 0.046), H - 2 * tube - 0.016)
+    xb = R + gap + tube
+    zc = inner / 2 + tube
+    eps = 1e-5
+    bar = RoundedBox("ceramic", _T((xb, 0.0, 0.0)), half=(eps, eps, zc), radius=tube, n_flat=8, n_round=5)
+    x0 = R - wall / 2
+    arms = [RoundedBox("ceramic", _T(((x0 + xb) / 2, 0.0, z)), half=((xb - x0) / 2, eps, eps), radius=tube,
+                       n_flat=6, n_round=5) for z in (-zc, zc)]
+    return _assemble("mug", "container", [body, bar, *arms],
+                     ("large_diameter", "sphere_4_finger", "prismatic_2_finger", "fixed_hook"),
+                     rng, {"radius": R, "height": H, "wall": wall, "handle_gap": gap,
+                           "handle_height": inner, "handle_tube": tube}, handle=1)
 
 
 def _bottle(rng: np.random.Generator) -> Prop:
@@ -316,7 +337,7 @@ def _cup(rng: np.random.Generator) -> Prop:
     body = Revolved("paper", profile=prof, sections=56)
     return _assemble("cup", "container", [body],
                      ("large_diameter", "medium_wrap", "precision_disk", "precision_sphere",
-                      "sphere_4_finger"),
+                      "sphere_4_finger", "power_disk"),
                      rng, {"bottom_radius": rb, "top_radius": rt, "height": H})
 
 
@@ -472,7 +493,7 @@ def _toothbrush(rng: np.random.Generator) -> Prop:
                           n_flat=4, n_round=2)
     return _assemble("toothbrush", "hygiene", [handle, bristles],
                      ("writing_tripod", "lateral_tripod", "prismatic_2_finger", "palmar_pinch",
-                      "adduction_grip"),
+                      "adduction_grip", "tripod"),
                      rng, {"length": L, "width": w, "thickness": t})
 
 

@@ -38,6 +38,12 @@ FOREARM_CONE_DEG = 35.0
 NEAR_M = 0.06
 MARGIN_PX = 2.0
 MAX_TRIES = 200
+#: Held objects: a camera from which at least this fraction of the object's silhouette is not
+#: covered by the hand is taken at once; otherwise the best of :data:`VIS_CANDIDATES` valid
+#: cameras is kept (see :func:`object_visibility`).
+VIS_OK = 0.6
+VIS_CANDIDATES = 8
+VIS_RES = 48
 WORLD_UP = np.array([0.0, 0.0, 1.0])
 ROLL_DEG = 25.0
 
@@ -84,6 +90,8 @@ class Viewpoint:
         elevation_deg: angle of the viewing ray above the palm plane, seen from the palm side
             (+90 looking straight at the palm, -90 at the back of the hand).
         tries: draws needed.
+        object_visible: with held objects, the estimated fraction of their silhouette not
+            covered by the hand (:func:`object_visibility`); None without.
     """
 
     camera: Camera
@@ -92,10 +100,63 @@ class Viewpoint:
     fraction: float
     elevation_deg: float
     tries: int
+    object_visible: float | None = None
 
     def attributes(self) -> dict[str, object]:
-        return {"camera_mode": self.mode, "focal_mm": round(self.focal_mm, 2),
-                "hand_fraction": round(self.fraction, 4), "view_elevation_deg": round(self.elevation_deg, 2)}
+        out: dict[str, object] = {"camera_mode": self.mode, "focal_mm": round(self.focal_mm, 2),
+                                  "hand_fraction": round(self.fraction, 4),
+                                  "view_elevation_deg": round(self.elevation_deg, 2)}
+        if self.object_visible is not None:
+            out["object_visible_fraction"] = round(self.object_visible, 3)
+        return out
+
+
+def object_visibility(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int = VIS_RES) -> float:
+    """Estimated fraction of a held object's silhouette that the hand does not cover (0..1).
+
+    On a ``res``-pixel grid over the image: the object's silhouette is the convex hull of its
+    projected points ``obj`` ``(N, 3)`` (world); the hand is a z-buffer of its vertices ``hand``
+    ``(V, 3)`` splatted over 3x3 cells (vertex spacing is below a cell at the hand sizes used).
+    A silhouette cell counts as covered where a hand vertex lies in front of the object's
+    centre depth there. Cheap (about a millisecond) and deterministic; 1.0 when the object
+    does not project in front of the camera.
+    """
+    import cv2
+
+    s = res / float(max(cam.width, cam.height))
+    gw, gh = max(1, int(np.ceil(cam.width * s))), max(1, int(np.ceil(cam.height * s)))
+    po = transform(obj, cam.world_to_cam)
+    po = po[po[:, 2] > 1e-3]
+    if len(po) < 3:
+        return 1.0
+    uo = (po @ cam.K.T)
+    uo = uo[:, :2] / uo[:, 2:3] * s
+    mask = np.zeros((gh, gw), dtype=np.uint8)
+    hull = cv2.convexHull(np.round(uo * 16).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
+    area = int(mask.sum())
+    if area == 0:
+        return 1.0
+    ph = transform(hand, cam.world_to_cam)
+    ph = ph[ph[:, 2] > 1e-3]
+    uh = (ph @ cam.K.T)
+    uh = uh[:, :2] / uh[:, 2:3] * s
+    ix = np.floor(uh[:, 0]).astype(np.int64)
+    iy = np.floor(uh[:, 1]).astype(np.int64)
+    zc = float(np.median(po[:, 2]))
+    front = ph[:, 2] < zc  # hand vertices in front of the object's centre depth
+    cover = np.zeros((gh + 2, gw + 2), dtype=bool)
+    fx, fy = ix[front] + 1, iy[front] + 1
+    ok = (fx >= 0) & (fx < gw + 2) & (fy >= 0) & (fy < gh + 2)
+    cover[fy[ok], fx[ok]] = True
+    grown = cover.copy()  # 3x3 splat
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            if dx or dy:
+                grown[max(dy, 0):gh + 2 + min(dy, 0), max(dx, 0):gw + 2 + min(dx, 0)] |= \
+                    cover[max(-dy, 0):gh + 2 + min(-dy, 0), max(-dx, 0):gw + 2 + min(-dx, 0)]
+    covered = int((grown[1:-1, 1:-1] & (mask > 0)).sum())
+    return 1.0 - covered / area
 
 
 def hand_frame(vertices: np.ndarray, parts: np.ndarray, keypoints: np.ndarray, side: str) -> dict[str, np.ndarray]:
@@ -202,8 +263,11 @@ def sample_viewpoint(
     w = np.array([cfg.modes[m] for m in names], dtype=np.float64)
     w /= w.sum()
     hand = vertices[parts >= 2]
-    if extra_points is not None and len(extra_points):
+    held = extra_points is not None and len(extra_points) > 0
+    if held:
         hand = np.concatenate([hand, extra_points])
+    best: Viewpoint | None = None
+    n_valid = 0
     fore = vertices[parts == 1]
     short = float(min(width, height))
     # The mode is drawn once so modes occur at their configured rates; only the view within the
@@ -255,7 +319,18 @@ def sample_viewpoint(
         if not ok or not (cfg.fraction[0] <= frac <= cfg.fraction[1] or cfg.allow_truncation):
             continue
         elev = float(np.degrees(np.arcsin(np.clip(-v @ fr["palmar"], -1.0, 1.0))))
-        return Viewpoint(cam, mode, f_mm, frac, elev, t)
+        if not held:
+            return Viewpoint(cam, mode, f_mm, frac, elev, t)
+        # held objects: prefer a view that shows them (the first good one, else the best of a few)
+        vis = object_visibility(cam, vertices, np.asarray(extra_points, dtype=np.float64))
+        vp = Viewpoint(cam, mode, f_mm, frac, elev, t, vis)
+        n_valid += 1
+        if best is None or vis > (best.object_visible or 0.0):
+            best = vp
+        if vis >= VIS_OK or n_valid >= VIS_CANDIDATES:
+            return best
+    if best is not None:
+        return best
     raise RuntimeError(f"no valid camera found in {MAX_TRIES} draws")
 
 

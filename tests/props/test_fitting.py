@@ -1,5 +1,6 @@
 """Grasp fitting: contacts within 3 mm and penetration <= 2 mm, checked independently with
-trimesh proximity queries on ~100+ fits across every prop; determinism; helpers."""
+trimesh proximity queries on 300+ fits across every prop (at least 10 per prop, shared by the
+tests through a module fixture); mugs held by their handle; determinism; helpers."""
 
 from __future__ import annotations
 
@@ -11,20 +12,24 @@ from synth.gestures.library import load_library
 from synth.hand import anatomy, skinning
 from synth.hand.models import load_model
 from synth.hand.rig import PART_IDS
+from synth.labels.captions import held_object_phrase
 from synth.props.fitting import (
     GraspFit,
     affording_pairs,
+    fit_contacts,
     fit_grasp,
     resolve_contacts,
     sample_fit,
     shaped_rig,
 )
-from synth.props.grasps import GRASP_CONTACTS, REGIONS, contact_regions, region_finger
+from synth.props.grasps import GRASP_CONTACTS, HANDLE_GRASPS, REGIONS, contact_regions, region_finger
 from synth.props.library import PROP_NAMES, make_prop
 from synth.props.shapes import mesh_signed_distance
 
 MAX_PEN = 0.002
 CONTACT_TOL = 0.003
+MIN_FITS = 300
+MIN_PER_PROP = 10
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +42,28 @@ def poses() -> dict[str, np.ndarray]:
     return {g.name: g.pose for g in load_library().in_category("grasp")}
 
 
+def _edges(faces: np.ndarray) -> np.ndarray:
+    e = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    return np.unique(np.sort(e, axis=1), axis=0)
+
+
+def _inside_hull(hull: trimesh.Trimesh, pts: np.ndarray) -> np.ndarray:
+    """Points ``(N, 3)`` inside a convex hull: behind every face plane (exact for a convex mesh)."""
+    n = hull.face_normals
+    off = np.einsum("fi,fi->f", n, hull.triangles[:, 0, :])
+    return np.all(pts @ n.T <= off[None] + 1e-9, axis=1)
+
+
 def check_fit(fit: GraspFit, rig, pose_in: np.ndarray, names: tuple[str, ...]) -> tuple[float, float]:
-    """Independent check with trimesh.proximity.signed_distance; returns (pen, worst contact)."""
+    """Independent check with trimesh (closest points on the meshes, inside/outside by ray
+    casting); returns (pen, worst contact).
+
+    Hand vertices near the object (bounding box + 5 mm) and the named regions get their
+    distance to each closed component mesh from :func:`trimesh.proximity.closest_point`; those
+    within ``MAX_PEN + e`` of a surface (``e``: the longest hand edge at the vertex) are signed
+    with ``mesh.contains``. No vertex deeper than ``MAX_PEN`` can be missed: on a path along
+    hand edges from it to the outside, the first vertex deeper than ``MAX_PEN`` is at most its
+    incoming edge deeper than that, so it is signed and fails the bound."""
     T = fit.object_to_model
     R = T[:3, :3]
     assert np.allclose(R.T @ R, np.eye(3), atol=1e-9) and np.isclose(np.linalg.det(R), 1.0)
@@ -54,26 +79,48 @@ def check_fit(fit: GraspFit, rig, pose_in: np.ndarray, names: tuple[str, ...]) -
     assert np.abs(np.delete(d[:, 1], cmc)).max() < 1e-9
     assert np.abs(d[:, :2]).max() <= 10.0 + 1e-9
     assert not anatomy.violations(fit.pose_deg)
-    # object mesh in the model frame vs all hand vertices near its bounding box
-    mesh_m = [trimesh.Trimesh(c.vertices @ R.T + T[:3, 3], c.faces, process=False)
-              for c in fit.prop.component_meshes()]
-    lo = fit.object_vertices.min(0) - 0.005
-    hi = fit.object_vertices.max(0) + 0.005
-    near = np.nonzero(np.all((V > lo) & (V < hi), axis=1))[0]
-    sd = np.full(len(V), -np.inf)
-    for m in mesh_m:
-        sd[near] = np.maximum(sd[near], trimesh.proximity.signed_distance(m, V[near]))
-    pen = max(0.0, float(sd[near].max())) if len(near) else 0.0
-    assert pen <= MAX_PEN + 1e-9, f"penetration {pen * 1e3:.2f} mm"
-    assert abs(pen - fit.max_penetration) < 1e-4
     regions = contact_regions(rig)
     assert tuple(c.region for c in fit.contacts) == names
+    must = np.zeros(len(V), dtype=bool)
+    for n in names:
+        must[regions[n]] = True
+    # the contacts' closest region vertices need a distance; other far vertices do not
+    edges = _edges(np.asarray(rig.faces))
+    elen = np.linalg.norm(V[edges[:, 0]] - V[edges[:, 1]], axis=1)
+    reach = np.zeros(len(V))  # longest edge at each vertex
+    np.maximum.at(reach, edges[:, 0], elen)
+    np.maximum.at(reach, edges[:, 1], elen)
+    sd = np.full(len(V), -np.inf)  # union signed distance, trimesh sign (positive inside)
+    for c in fit.prop.component_meshes():
+        m = trimesh.Trimesh(c.vertices @ R.T + T[:3, 3], c.faces, process=False)
+        lo, hi = m.bounds[0] - 0.005, m.bounds[1] + 0.005
+        near = np.all((V > lo) & (V < hi), axis=1)
+        if not (near | must).any():
+            continue
+        keep = near.copy()
+        keep[[c.vertex_id for c in fit.contacts]] = True
+        for n in names:
+            keep[regions[n]] = True
+        ids = np.nonzero(keep)[0]
+        if not len(ids):
+            continue
+        _, dist, _ = trimesh.proximity.closest_point(m, V[ids])
+        signed = -dist
+        close = dist <= MAX_PEN + reach[ids] + 1e-4
+        if close.any():
+            inside = m.contains(V[ids[close]])
+            signed[close] = np.where(inside, dist[close], -dist[close])
+        sd[ids] = np.maximum(sd[ids], signed)
+    checked = np.isfinite(sd)
+    pen = max(0.0, float(sd[checked].max())) if checked.any() else 0.0
+    assert pen <= MAX_PEN + 1e-9, f"{fit.grasp} {fit.prop.name}: penetration {pen * 1e3:.2f} mm"
+    assert abs(pen - fit.max_penetration) < 1e-4
     worst = 0.0
     for c in fit.contacts:
         reg = regions[c.region]
         assert c.vertex_id in reg and set(c.vertex_ids.tolist()) <= set(reg.tolist())
         dist = float(np.abs(sd[reg]).min())
-        assert dist <= CONTACT_TOL + 1e-9, f"{c.region} {dist * 1e3:.2f} mm"
+        assert dist <= CONTACT_TOL + 1e-9, f"{fit.grasp} {fit.prop.name} {c.region} {dist * 1e3:.2f} mm"
         # trimesh's r-tree candidate search is approximate to ~0.05 mm (exact: closest_point_naive)
         assert abs(abs(sd[c.vertex_id]) - c.distance) < 1e-4
         assert c.finger == region_finger(c.region)
@@ -87,37 +134,88 @@ def check_fit(fit: GraspFit, rig, pose_in: np.ndarray, names: tuple[str, ...]) -
         ids = [c.vertex_id for c in fit.contacts]
         k = names.index("thumb")
         s = np.linspace(0.0, 1.0, 200)[:, None]
-        obj = fit.object_mesh().convex_hull
-        between = [bool(obj.contains(V[ids[k]] * (1 - s) + V[ids[i]] * s).any())
+        hull = fit.object_mesh().convex_hull
+        between = [bool(_inside_hull(hull, V[ids[k]] * (1 - s) + V[ids[i]] * s).any())
                    for i in range(len(ids)) if i != k]
         assert any(between), f"{fit.grasp} {fit.prop.name}: object not between the thumb and the others"
     return pen, worst
 
 
-def test_fits_across_all_props_within_bounds(rig, poses) -> None:
+@pytest.fixture(scope="module")
+def fits(rig, poses) -> tuple[list[tuple[str, str, GraspFit]], int]:
+    """Rounds over every affording (grasp, prop) pair (seed = (pair, round)) until there are
+    ``MIN_FITS`` fits and ``MIN_PER_PROP`` per prop; returns the fits and the attempts made."""
     pairs = [p for p in affording_pairs() if p[0] in poses]
-    assert {p for _, p in pairs} == set(PROP_NAMES)
-    fitted = 0
+    out: list[tuple[str, str, GraspFit]] = []
+    count = dict.fromkeys(PROP_NAMES, 0)
     attempts = 0
-    per_prop: dict[str, int] = {}
-    pens, worst = [], []
-    for k in range(3):  # rounds over all pairs, until 100 fits
+    for k in range(16):
+        if len(out) >= MIN_FITS and min(count.values()) >= MIN_PER_PROP:
+            break
         for i, (g, p) in enumerate(pairs):
+            if len(out) >= MIN_FITS and count[p] >= MIN_PER_PROP:
+                continue
             attempts += 1
             fit = fit_grasp(rig, None, poses[g], g, p, np.random.default_rng([i, k]))
-            if fit is None:
-                continue
-            assert fit.grasp == g and fit.prop.name == p
-            pen, w = check_fit(fit, rig, poses[g], GRASP_CONTACTS[g])
-            pens.append(pen)
-            worst.append(w)
-            fitted += 1
-            per_prop[p] = per_prop.get(p, 0) + 1
-        if fitted >= 100:
+            if fit is not None:
+                out.append((g, p, fit))
+                count[p] += 1
+    return out, attempts
+
+
+def test_hundreds_of_fits_across_all_props_within_bounds(rig, poses, fits) -> None:
+    pairs = [p for p in affording_pairs() if p[0] in poses]
+    assert {p for _, p in pairs} == set(PROP_NAMES)
+    found, attempts = fits
+    per_prop = dict.fromkeys(PROP_NAMES, 0)
+    pens, worst = [], []
+    for g, p, fit in found:
+        assert fit.grasp == g and fit.prop.name == p
+        pen, w = check_fit(fit, rig, poses[g], fit_contacts(g, fit.prop))
+        pens.append(pen)
+        worst.append(w)
+        per_prop[p] += 1
+    assert len(found) >= MIN_FITS, f"only {len(found)} fits out of {attempts} attempts"
+    assert len(found) >= 0.5 * attempts, f"{len(found)} fits out of {attempts} attempts"
+    assert min(per_prop.values()) >= MIN_PER_PROP, per_prop
+    assert max(pens) <= MAX_PEN and max(worst) <= CONTACT_TOL
+
+
+def test_mug_held_by_its_handle(rig, poses, fits) -> None:
+    """The hook grasp of a mug holds its handle: the hooked fingers touch the handle's bar and
+    pass through the loop (a vertex of each crosses the loop's plane inside the opening)."""
+    found, _ = fits
+    hooks = [f for g, p, f in found if p == "mug" and g in HANDLE_GRASPS]
+    for k in range(16):  # a few more if the shared fits hold fewer than 3
+        if len(hooks) >= 3:
             break
-    assert fitted >= 100, f"only {fitted} fits out of {attempts} attempts"
-    assert fitted >= 0.5 * attempts
-    assert set(per_prop) == set(PROP_NAMES), f"props never fitted: {set(PROP_NAMES) - set(per_prop)}"
+        fit = fit_grasp(rig, None, poses["fixed_hook"], "fixed_hook", "mug", np.random.default_rng([99, k]))
+        if fit is not None:
+            check_fit(fit, rig, poses["fixed_hook"], fit_contacts("fixed_hook", fit.prop))
+            hooks.append(fit)
+    assert len(hooks) >= 3, "too few mugs held by their handle"
+    regions = contact_regions(rig)
+    for fit in hooks:
+        names = HANDLE_GRASPS[fit.grasp]
+        assert tuple(c.region for c in fit.contacts) == names
+        prm = fit.prop.params
+        R, gap, inner = prm["radius"], prm["handle_gap"], prm["handle_height"]
+        T = fit.object_to_model
+        q = (fit.hand_vertices - T[:3, 3]) @ T[:3, :3]  # prop frame: mug axis z, handle at +x
+        handle = fit.prop.primitives[1:]  # the bar and its two arms
+        for c in fit.contacts:
+            f = region_finger(c.region)
+            # the region touches the handle (not only the body), nothing is inside it
+            dh = np.min([p.sdf(q[regions[c.region]]) for p in handle], axis=0)
+            assert dh.min() < CONTACT_TOL and dh.min() > -MAX_PEN
+            fv = q[rig.parts == PART_IDS[f]]
+            # a vertex within 3 mm of the loop's plane, between the wall and the bar and between
+            # the arms
+            through = (np.abs(fv[:, 1]) < 0.003) & (fv[:, 0] > R) & (fv[:, 0] < R + gap) & \
+                (np.abs(fv[:, 2]) < inner / 2)
+            assert through.any(), f"{f} finger does not pass through the handle"
+        words = held_object_phrase("mug", "white", fit.grasp, [c.as_dict() for c in fit.contacts])
+        assert words == "a white mug by its handle, index and middle fingers through the handle"
 
 
 def test_left_hand_and_random_shapes(poses) -> None:

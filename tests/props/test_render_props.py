@@ -265,12 +265,18 @@ from synth.config import JobConfig, apply_overrides
 from synth.render.blender.renderer import BlenderRenderer
 from synth.render.job import hand_meshes, load_rigs, render_sample
 out = {}
-for engine in ("eevee", "cycles"):
+for engine in ("cycles", "eevee"):
     cfg = apply_overrides(JobConfig(), [f"render.engine={engine}", "render.resolution=48", "hand.pose_source=free",
                                         "render.samples=1", "props.fraction=1"])
     rigs = load_rigs(cfg)
     r = BlenderRenderer(cfg.render, hand_meshes(rigs))
-    out[engine] = render_sample(cfg, 1, rigs, r).passes
+    if engine == "cycles":  # the first sample whose object shows on more than 10 pixels
+        for i in range(1, 6):
+            out[engine] = render_sample(cfg, i, rigs, r).passes
+            if (out[engine].parts == 16).sum() > 10:
+                break
+    else:
+        out[engine] = render_sample(cfg, i, rigs, r).passes
     r.close()
 e, c = out["eevee"], out["cycles"]
 both = (e.depth > 0) & (c.depth > 0)
