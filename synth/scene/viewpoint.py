@@ -19,10 +19,12 @@ Every sampled camera satisfies, checked on the posed mesh itself:
 * the camera is outside the forearm and every hand vertex is at least :data:`NEAR_M` in front.
 
 With held objects (``extra_points``), cameras that show the object are preferred: each valid
-draw is scored by :func:`object_visibility` (the estimated fraction of the object's silhouette
-not covered by the hand; on 40 fits it correlates at 0.91 with the fraction measured on
-rasterised hand and object meshes), the first scoring at least :data:`VIS_OK` is taken, else the
-best of :data:`VIS_CANDIDATES` valid draws.
+draw is scored by :func:`object_view` (the estimated fraction of the object's silhouette not
+covered by the hand -- on 40 fits it correlates at 0.91 with the fraction measured on
+rasterised hand and object meshes -- and the silhouette's size relative to the object's
+face-on area); the first with at least :data:`VIS_OK` visible and :data:`SIZE_OK` of its
+face-on area is taken, else the best (:func:`view_score`) of :data:`VIS_CANDIDATES` valid
+draws.
 
 Focal lengths are drawn as 35 mm-equivalent focal lengths (``f_px = f_mm / 36 mm * max(W, H)``).
 Rejected draws are re-drawn from the same Generator, so the result is deterministic.
@@ -50,6 +52,9 @@ MAX_TRIES = 200
 VIS_OK = 0.6
 VIS_CANDIDATES = 8
 VIS_RES = 48
+#: ... and whose silhouette is at least this fraction of its face-on area (no card seen edge-on,
+#: no pen seen end-on; see :func:`object_view`).
+SIZE_OK = 0.35
 WORLD_UP = np.array([0.0, 0.0, 1.0])
 ROLL_DEG = 25.0
 
@@ -97,7 +102,8 @@ class Viewpoint:
             (+90 looking straight at the palm, -90 at the back of the hand).
         tries: draws needed.
         object_visible: with held objects, the estimated fraction of their silhouette not
-            covered by the hand (:func:`object_visibility`); None without.
+            covered by the hand (:func:`object_view`); None without.
+        object_size: with held objects, their silhouette relative to their face-on area.
     """
 
     camera: Camera
@@ -107,6 +113,7 @@ class Viewpoint:
     elevation_deg: float
     tries: int
     object_visible: float | None = None
+    object_size: float | None = None
 
     def attributes(self) -> dict[str, object]:
         out: dict[str, object] = {"camera_mode": self.mode, "focal_mm": round(self.focal_mm, 2),
@@ -114,6 +121,8 @@ class Viewpoint:
                                   "view_elevation_deg": round(self.elevation_deg, 2)}
         if self.object_visible is not None:
             out["object_visible_fraction"] = round(self.object_visible, 3)
+        if self.object_size is not None:
+            out["object_face_on_fraction"] = round(self.object_size, 3)
         return out
 
 
@@ -138,15 +147,33 @@ def _min3(z: np.ndarray) -> np.ndarray:
 
 
 def object_visibility(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int = VIS_RES) -> float:
+    """Estimated fraction of a held object's silhouette that the hand does not cover (0..1);
+    see :func:`object_view`."""
+    return object_view(cam, hand, obj, res)[0]
+
+
+def view_score(visible: float, size: float) -> float:
+    """How well a camera shows a held object: the visible fraction, scaled down when the
+    silhouette is under :data:`SIZE_OK` of the face-on area."""
+    return visible * min(1.0, size / SIZE_OK)
+
+
+def object_view(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int = VIS_RES) -> tuple[float, float]:
     """Estimated fraction of a held object's silhouette that the hand does not cover (0..1).
 
     On a ``res``-cell grid over the image: the object's silhouette is the convex hull of its
     projected points ``obj`` ``(N, 3)`` (world, e.g. its mesh vertices); its front depth per cell
-    is the nearest object point in the cell, cells without one taking the nearest of their
-    neighbours (a few 3x3 steps; then the object's nearest depth). The hand is a depth buffer
-    of its vertices ``hand`` ``(V, 3)`` spread over 3x3 cells (their spacing is below a cell at
-    the hand sizes used). A silhouette cell is covered where the hand is nearer than the
-    object. About a millisecond; deterministic; 1.0 when the object is not in front of the camera.
+    is the nearest object point in the cell, interpolated linearly (Delaunay) over the cells
+    without one, e.g. along a pencil whose mesh has vertices only at its ends. The hand is a
+    depth buffer of its vertices ``hand`` ``(V, 3)`` spread over 3x3 cells (their spacing is
+    below a cell at the hand sizes used). A silhouette cell is covered where the hand is nearer than the
+    object. A few milliseconds; deterministic.
+
+    Returns:
+        ``(visible, size)``: the fraction of the silhouette not covered by the hand (1.0 when the
+        object is not in front of the camera), and the silhouette's area relative to the
+        object's face-on area (the product of its two longest principal extents, projected at
+        its median depth): about 1 face-on, small for a card seen edge-on or a pen end-on.
     """
     import cv2
 
@@ -155,7 +182,7 @@ def object_visibility(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int =
     po = transform(obj, cam.world_to_cam)
     po = po[po[:, 2] > 1e-3]
     if len(po) < 3:
-        return 1.0
+        return 1.0, 0.0
     uo = po @ cam.K.T
     uo = uo[:, :2] / uo[:, 2:3] * s
     mask = np.zeros((gh, gw), dtype=np.uint8)
@@ -164,14 +191,31 @@ def object_visibility(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int =
     sil = mask > 0
     area = int(sil.sum())
     if area == 0:
-        return 1.0
+        return 1.0, 0.0
+    c = po - po.mean(axis=0)
+    axes = np.linalg.eigh(c.T @ c)[1][:, ::-1]
+    ext = np.ptp(c @ axes, axis=0)
+    f = float(np.sqrt(cam.K[0, 0] * cam.K[1, 1]))
+    face_on = float(ext[0] * ext[1]) * (f * s / float(np.median(po[:, 2]))) ** 2  # grid cells
+    size = min(1.0, area / max(face_on, 1e-9))
     zo = _splat_min(np.floor(uo[:, 0]).astype(np.int64), np.floor(uo[:, 1]).astype(np.int64), po[:, 2], gw, gh)
-    for _ in range(4):  # fill silhouette cells without an object point from their neighbours
-        empty = sil & ~np.isfinite(zo)
-        if not empty.any():
-            break
-        zo = np.where(empty, _min3(zo), zo)
-    zo = np.where(np.isfinite(zo), zo, po[:, 2].min())
+    empty = sil & ~np.isfinite(zo)
+    if empty.any():  # silhouette cells without an object point: interpolated between those with one
+        from scipy.interpolate import griddata
+
+        have = np.argwhere(np.isfinite(zo))
+        need = np.argwhere(empty)
+        vals = zo[have[:, 0], have[:, 1]]
+        fill = None
+        if len(have) >= 4 and np.linalg.matrix_rank(have - have.mean(axis=0)) == 2:
+            fill = griddata(have.astype(np.float64), vals, need.astype(np.float64), method="linear")
+        if fill is None:
+            fill = np.full(len(need), np.nan)
+        gap = np.isnan(fill)
+        if gap.any():  # outside the samples' hull: the nearest sample
+            nn = ((need[gap][:, None, :] - have[None]) ** 2).sum(-1).argmin(axis=1)
+            fill[gap] = vals[nn]
+        zo[need[:, 0], need[:, 1]] = fill
     ph = transform(hand, cam.world_to_cam)
     ph = ph[ph[:, 2] > 1e-3]
     uh = ph @ cam.K.T
@@ -179,7 +223,7 @@ def object_visibility(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int =
     zh = _min3(_splat_min(np.floor(uh[:, 0]).astype(np.int64), np.floor(uh[:, 1]).astype(np.int64), ph[:, 2],
                           gw, gh))
     covered = int((sil & (zh < zo)).sum())
-    return 1.0 - covered / area
+    return 1.0 - covered / area, size
 
 
 def hand_frame(vertices: np.ndarray, parts: np.ndarray, keypoints: np.ndarray, side: str) -> dict[str, np.ndarray]:
@@ -290,6 +334,7 @@ def sample_viewpoint(
     if held:
         hand = np.concatenate([hand, extra_points])
     best: Viewpoint | None = None
+    best_score = -1.0
     n_valid = 0
     fore = vertices[parts == 1]
     short = float(min(width, height))
@@ -345,12 +390,13 @@ def sample_viewpoint(
         if not held:
             return Viewpoint(cam, mode, f_mm, frac, elev, t)
         # held objects: prefer a view that shows them (the first good one, else the best of a few)
-        vis = object_visibility(cam, vertices, np.asarray(extra_points, dtype=np.float64))
-        vp = Viewpoint(cam, mode, f_mm, frac, elev, t, vis)
+        vis, size = object_view(cam, vertices, np.asarray(extra_points, dtype=np.float64))
+        vp = Viewpoint(cam, mode, f_mm, frac, elev, t, vis, size)
         n_valid += 1
-        if best is None or vis > (best.object_visible or 0.0):
-            best = vp
-        if vis >= VIS_OK or n_valid >= VIS_CANDIDATES:
+        score = view_score(vis, size)
+        if best is None or score > best_score:
+            best, best_score = vp, score
+        if (vis >= VIS_OK and size >= SIZE_OK) or n_valid >= VIS_CANDIDATES:
             return best
     if best is not None:
         return best

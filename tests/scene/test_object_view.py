@@ -41,6 +41,12 @@ def test_object_visibility_simple_scenes() -> None:
     assert 0.3 < v < 0.65, v
     # behind the camera: ignored
     assert vpm.object_visibility(cam, plate * [1, 1, -1], obj) == pytest.approx(1.0)
+    # a disc seen face-on fills its face-on area; edge-on (a thin slab seen from the side) hardly
+    assert vpm.object_view(cam, far, obj)[1] > 0.6
+    slab = np.concatenate([obj[:, [2, 1, 0]] + [0.8, 0, 0], obj[:, [2, 1, 0]] + [0.802, 0, 0]])
+    slab[:, 0] -= 0.8
+    slab[:, 2] += 1.0
+    assert vpm.object_view(cam, far, slab)[1] < 0.15
 
 
 @pytest.fixture(scope="module")
@@ -59,17 +65,18 @@ def held():
 def test_held_object_views_show_the_object(held, monkeypatch) -> None:
     rig, samples = held
     W = H = 128
-    vis_ok = vpm.VIS_OK
+    vis_ok, size_ok = vpm.VIS_OK, vpm.SIZE_OK
 
     def views(vis_ok: float) -> tuple[np.ndarray, list[float], list]:
         monkeypatch.setattr(vpm, "VIS_OK", vis_ok)
+        monkeypatch.setattr(vpm, "SIZE_OK", size_ok if vis_ok > 0 else 1e-9)
         vis, dt, cams = [], [], []
         for i, (posed, obj) in enumerate(samples):
             t0 = time.perf_counter()
             vp = vpm.sample_viewpoint(np.random.default_rng([7, i]), posed.vertices, rig.parts, posed.keypoints,
                                       "right", W, H, extra_points=obj)
             dt.append(time.perf_counter() - t0)
-            vis.append(vp.object_visible)
+            vis.append(vpm.view_score(vp.object_visible, vp.object_size) if vis_ok > 0 else vp.object_visible)
             cams.append(vp)
             # the object stays in frame
             uv = project(obj, vp.camera)
@@ -78,11 +85,13 @@ def test_held_object_views_show_the_object(held, monkeypatch) -> None:
             assert vp.attributes()["object_visible_fraction"] == round(vp.object_visible, 3)
         return np.array(vis), dt, cams
 
-    first, _, _ = views(0.0)  # the first valid camera, as without the visibility preference
-    chosen, dt, cams = views(vis_ok)
-    assert (chosen >= first - 1e-12).all()
+    first_cams = views(0.0)[2]  # the first valid camera, as without the visibility preference
+    first = np.array([v.object_visible * min(1.0, v.object_size / size_ok) for v in first_cams])
+    chosen, dt, cams = views(vis_ok)  # view scores of the chosen cameras
+    assert (chosen >= first - 1e-12).all()  # the first valid camera is among the candidates
     assert chosen.mean() >= first.mean() + 0.1, (first.mean(), chosen.mean())
-    assert (chosen >= 0.5).mean() >= 0.75, chosen
+    visible = np.array([v.object_visible for v in cams])
+    assert (visible >= 0.5).mean() >= 0.75, visible
     assert float(np.mean(dt)) < 0.05, f"{1000 * np.mean(dt):.1f} ms per camera"
     # deterministic from the Generator
     posed, obj = samples[3]
