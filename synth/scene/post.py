@@ -198,6 +198,11 @@ def defocus(img_lin: np.ndarray, depth: np.ndarray, focal_px: float, focal_m: fl
     bins = np.digitize(signed, np.concatenate([-edges[::-1], edges]))  # larger bin = farther
     img = img_lin.astype(np.float32)
     acc = np.zeros_like(img)
+    # Pixels within 2 px of a surface nearer by more than 2 cm (and 5 %): an occlusion boundary, not
+    # a continuous surface crossing from one layer to the next.
+    dd = np.where(np.isinf(d), 1e9, d).astype(np.float32)
+    dmin = cv2.erode(dd, np.ones((5, 5), np.uint8))
+    occluded_edge = (dd - dmin) > np.maximum(0.02, 0.05 * dmin)
     present = np.unique(bins)[::-1]  # far to near
     for n_layer, b in enumerate(present):
         m = bins == b
@@ -209,13 +214,12 @@ def defocus(img_lin: np.ndarray, depth: np.ndarray, focal_px: float, focal_m: fl
             grow = int(np.ceil(radius)) + 1
             ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
             support = m | (cv2.dilate(m.astype(np.uint8), ker).astype(bool) & nearer)
-        # Antialiased silhouette pixels mix this layer's colour with a nearer layer's: they are
-        # not used as a source (else a wide blur smears a bright halo of the hand into the
-        # background); they are filled from the layer's clean pixels like the hidden ones.
-        src = m
-        if radius >= 0.5 and nearer.any():
-            guard = cv2.dilate(nearer.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-            src = m & ~guard if (m & ~guard).any() else m
+        # Antialiased pixels along an occluding silhouette mix this layer's colour with the nearer
+        # surface's: they are not used as a source (else a wide blur smears a halo of the hand
+        # into the background); they are filled from the layer's clean pixels like hidden ones.
+        src = m & ~occluded_edge
+        if radius < 0.5 or not src.any():
+            src = m
         col = _fill(img, src, support)
         s = support.astype(np.float32)
         if radius >= 0.5:
