@@ -204,14 +204,17 @@ def defocus(img_lin: np.ndarray, depth: np.ndarray, focal_px: float, focal_m: fl
     dmin = cv2.erode(dd, np.ones((5, 5), np.uint8))
     occluded_edge = (dd - dmin) > np.maximum(0.02, 0.05 * dmin)
     present = np.unique(bins)[::-1]  # far to near
+    radii = [float(np.median(r[bins == b])) for b in present]
     for n_layer, b in enumerate(present):
         m = bins == b
-        radius = float(np.median(r[m]))
+        radius = radii[n_layer]
         nearer = bins < b
         if n_layer == 0:
             support = np.ones_like(m)  # the farthest layer fills the whole frame
         else:
-            grow = int(np.ceil(radius)) + 1
+            # Behind the nearer layers as far as their blur can open them up (their largest
+            # radius) plus this layer's own blur, so the layers' coverage always adds up to 1.
+            grow = int(np.ceil(radius + max(radii[n_layer + 1:], default=0.0))) + 1
             ker = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
             support = m | (cv2.dilate(m.astype(np.uint8), ker).astype(bool) & nearer)
         # Antialiased pixels along an occluding silhouette mix this layer's colour with the nearer

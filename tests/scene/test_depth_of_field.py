@@ -117,3 +117,21 @@ def test_dof_rate_matches_config():
     assert abs(hits / 2000 - 0.3) < 3 * np.sqrt(0.3 * 0.7 / 2000)
     with pytest.raises(ValueError, match="dof_f_number"):
         PostConfig(dof_f_number=(0.1, 2.0))
+
+
+def test_continuous_surface_crossing_layers_gets_no_foreign_colour():
+    """A surface whose depth crosses many blur layers (no occlusion): every output pixel stays
+    within the range of the input around it -- within twice the largest blur radius (a far layer
+    seen through a near layer's blurred edge) -- and no colour is fetched from farther away."""
+    import cv2
+
+    H = W = 160
+    yy, xx = np.mgrid[0:H, 0:W]
+    depth = (0.25 + 0.35 * xx / W + 0.02 * np.sin(yy / 6.0)).astype(np.float32)  # wavy layer boundaries
+    img = np.full((H, W, 3), 0.05, np.float32)
+    img[:, 100:] = 0.9  # a bright far region
+    out = defocus(img, depth, F_PX, F_M, 1.4, S)
+    r = 2 * int(np.ceil(coc_px(np.array([0.25, 0.6]), F_PX, F_M, 1.4, S).max() / 2)) + 3
+    hi = cv2.dilate(img, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+    lo = cv2.erode(img, np.ones((2 * r + 1, 2 * r + 1), np.uint8))
+    assert (out <= hi + 1e-3).all() and (out >= lo - 1e-3).all()
