@@ -754,6 +754,8 @@ def fit_grasp(
         dreg = prob.region_distances(V, R, t, d)
         con_an = float(np.abs(dreg).max())
         if pen_an > cfg.max_penetration or con_an > lim:
+            if not logger.isEnabledFor(logging.DEBUG):
+                continue
             worst = int(np.argmin(d))
             logger.debug("start %d: analytic pen %.2f mm (part %d, primitive %d), contacts %s mm", si,
                          pen_an * 1e3, int(hand_rig.parts[worst]),
