@@ -220,30 +220,18 @@ def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
     return out
 
 
-_FINGER_WORDS = {"thumb": "thumb", "index": "index", "middle": "middle", "ring": "ring", "pinky": "little"}
-
-
 def held_object_words(spec: SampleSpec) -> str | None:
     """What the hand holds, for captions: ``"a white mug between the thumb and the index and
-    middle fingers"`` (colour of the main material; the fingers from the fit's contacts)."""
+    middle fingers"``, ``"a yellow mug by its handle, index and middle fingers through the
+    handle"`` (:func:`synth.labels.captions.held_object_phrase`: colour of the main material,
+    the fingers from the fit's contacts)."""
     held = [p for p in spec.props if p.category not in ("accessory", "surface")]
     if not held:
         return None
     p = held[0]
-    colour = p.color_name if p.color_name not in ("", "natural") else ""
-    noun = f"{colour} {p.name}".strip()
-    art = "an" if noun[0] in "aeiou" else "a"
-    regions = [c.get("region", "") for c in p.contacts]
-    fingers = [f for f in _FINGER_WORDS if any(c.get("finger") == f for c in p.contacts)]
-    others = [_FINGER_WORDS[f] for f in fingers if f != "thumb"]
-    if "thumb" in fingers and others:
-        tail = " and ".join([", ".join(others[:-1]), others[-1]] if len(others) > 1 else others)
-        how = f" between the thumb and the {tail} finger{'s' if len(others) > 1 else ''}"
-    elif "palm" in regions:
-        how = " against the palm"
-    else:
-        how = ""
-    return f"{art} {noun}{how}"
+    from synth.labels.captions import held_object_phrase
+
+    return held_object_phrase(p.name, p.color_name, p.grasp, p.contacts)
 
 
 #: A table is named in the caption only when it covers at least this fraction of the image.
