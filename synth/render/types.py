@@ -18,6 +18,8 @@ class HandMesh:
         face_uvs: ``(F, 3, 2)`` per-corner UVs, or None.
         palm: ``(V,)`` palmar-side weight per vertex (skin shader), or None.
         nail: ``(V,)`` nail weight per vertex (skin shader), or None.
+        crease_t, crease_w: ``(V,)`` knuckle / flexion crease coordinate (metres) and weight
+            (:func:`synth.scene.skin.crease_attributes`), or None.
     """
 
     side: str
@@ -26,6 +28,8 @@ class HandMesh:
     face_uvs: np.ndarray | None = None
     palm: np.ndarray | None = None
     nail: np.ndarray | None = None
+    crease_t: np.ndarray | None = None
+    crease_w: np.ndarray | None = None
 
 
 def face_parts_from_vertex_parts(faces: np.ndarray, vertex_parts: np.ndarray) -> np.ndarray:

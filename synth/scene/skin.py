@@ -197,3 +197,58 @@ def skin_attributes(rig: object) -> tuple[np.ndarray, np.ndarray]:
     d = np.linalg.norm(v[fore] - wrist, axis=1)
     palm[fore] *= 0.25 + 0.75 * np.clip(1.0 - d / 0.06, 0.0, 1.0) ** 2
     return palm.astype(np.float32), np.asarray(rig.nail_mask, dtype=np.float32)  # type: ignore[attr-defined]
+
+
+#: Half-width of the skin creases around a flexion joint, along the bone (metres).
+CREASE_HALF_WIDTH_M = 0.008
+
+
+def crease_attributes(rig: object) -> tuple[np.ndarray, np.ndarray]:
+    """Per-vertex ``(t, w)`` driving the knuckle and flexion creases of the skin shader.
+
+    For every flexion joint -- the wrist, the thumb's MCP and IP, the fingers' MCP, PIP and DIP
+    (the heads of the rig's bones whose children bend the digit) -- the vertices dominated by the
+    joint's bone or its parent, within 2.5 cm of the bone axis, get ``t``: their signed position
+    along the proximal bone's axis relative to the joint centre (metres, rest pose), and ``w``:
+    ``(1 - |t| / CREASE_HALF_WIDTH_M)^2`` (0 beyond). A vertex near two joints takes the
+    nearer. The shader draws fine wrinkles across the back of each knuckle (a sine of ``t``)
+    and one deep crease on the palmar side (a Gaussian of ``t``), blended by the palm weight.
+
+    Returns:
+        ``t`` (V,) float32 metres and ``w`` (V,) float32 in 0..1 (0 away from joints).
+    """
+    from synth.hand.skinning import forward
+
+    p = forward(rig)  # type: ignore[arg-type]
+    v, heads = p.vertices, p.joints
+    names = list(rig.bone_names)  # type: ignore[attr-defined]
+    parents = np.asarray(rig.bone_parents)  # type: ignore[attr-defined]
+    children = {int(b): [int(c) for c in np.flatnonzero(parents == b)] for b in range(len(names))}
+    # Flexion joints: the wrist and every bone head whose bone has a child and is not a metacarpal
+    # or the thumb's CMC base (anny: finger1-1).
+    joints = [j for j in range(len(names)) if parents[j] >= 0 and children[j]
+              and not names[j].startswith("metacarpal") and names[j] not in ("finger1-1",)]
+    joints += [j for j in range(len(names)) if names[j].startswith("finger") and names[j].endswith("-3")
+               and names[j] != "finger1-3"]  # DIP joints are the heads of the distal bones
+    joints += [j for j in range(len(names)) if names[j] == "finger1-3"]  # thumb IP
+    joints = sorted(set(joints))
+    dom = np.argmax(rig.skin_weights, axis=1)  # type: ignore[attr-defined]
+    V = len(v)
+    best_t = np.zeros(V)
+    best_abs = np.full(V, np.inf)
+    for j in joints:
+        a = heads[j] - heads[parents[j]]
+        if np.linalg.norm(a) < 1e-6:  # the wrist: its parent (the forearm) starts at the same point
+            a = heads[children[j]].mean(axis=0) - heads[j]
+        a = a / np.linalg.norm(a)
+        ok = np.isin(dom, [j, parents[j]])
+        rel = v[ok] - heads[j]
+        t = rel @ a
+        rho = np.linalg.norm(rel - np.outer(t, a), axis=1)
+        idx = np.flatnonzero(ok)
+        sel = (rho < 0.025) & (np.abs(t) < best_abs[idx])
+        best_abs[idx[sel]] = np.abs(t[sel])
+        best_t[idx[sel]] = t[sel]
+    w = np.clip(1.0 - best_abs / CREASE_HALF_WIDTH_M, 0.0, 1.0) ** 2
+    t_out = np.where(w > 0, best_t, 0.0)
+    return t_out.astype(np.float32), w.astype(np.float32)

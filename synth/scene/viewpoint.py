@@ -46,6 +46,10 @@ FOREARM_CONE_DEG = 35.0
 NEAR_M = 0.06
 MARGIN_PX = 2.0
 MAX_TRIES = 200
+
+
+class ViewpointError(ValueError):
+    """No camera satisfies the viewpoint constraints (one-line message naming the option)."""
 #: Held objects: a camera from which at least this fraction of the object's silhouette is not
 #: covered by the hand is taken at once; otherwise the best of :data:`VIS_CANDIDATES` valid
 #: cameras is kept (see :func:`object_visibility`).
@@ -321,8 +325,9 @@ def sample_viewpoint(
         config: the camera distribution.
         extra_points: ``(N, 3)`` more points that must stay in frame (held objects), optional.
     Returns:
-        A :class:`Viewpoint`. Raises RuntimeError if no valid camera is found in
-        :data:`MAX_TRIES` draws (does not happen for poses within the joint limits).
+        A :class:`Viewpoint`. Raises :class:`ViewpointError` (a ValueError) if no valid camera
+        is found in :data:`MAX_TRIES` draws (with the default fraction range this does not
+        happen for poses within the joint limits; a narrow ``fraction`` range can cause it).
     """
     cfg = config or ViewpointConfig()
     fr = hand_frame(vertices, parts, keypoints, side)
@@ -400,7 +405,9 @@ def sample_viewpoint(
             return best
     if best is not None:
         return best
-    raise RuntimeError(f"no valid camera found in {MAX_TRIES} draws")
+    raise ViewpointError(f"no valid camera found in {MAX_TRIES} draws: the hand cannot fill camera.fraction "
+                         f"{tuple(cfg.fraction)} of the short side with its forearm's cut end out of frame; "
+                         "widen camera.fraction or pass --allow-truncation")
 
 
 def _check(cam: Camera, hand: np.ndarray, fore: np.ndarray, cap: np.ndarray, allow_trunc: bool,

@@ -23,6 +23,12 @@ logger = logging.getLogger(__name__)
 
 PALM_ATTR = "synth_palm"
 NAIL_ATTR = "synth_nail"
+CREASE_T_ATTR = "synth_crease_t"
+CREASE_W_ATTR = "synth_crease_w"
+#: Spacing of the fine wrinkles across the back of a knuckle (metres).
+WRINKLE_SPACING_M = 0.0016
+#: Half-width (1/e) of the palmar flexion crease (metres).
+PALM_CREASE_WIDTH_M = 0.0005
 N_LIGHTS = 3
 
 
@@ -47,6 +53,7 @@ class SkinHandles:
     bump: Any
     pores: Any
     tone_var: Any
+    crease_bump: Any = None
 
 
 def build_skin_group(name: str = "synth_skin") -> SkinHandles:
@@ -90,14 +97,77 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     bump = N.new("ShaderNodeBump")
     bump.inputs["Distance"].default_value = 0.0003
     L.new(pores.outputs["Fac"], bump.inputs["Height"])
+    # knuckle wrinkles (back) and flexion creases (palm) around each flexion joint: vertex
+    # attributes t (signed distance along the bone from the joint) and w (weight), interpolated
+    def attr(name: str) -> Any:
+        a = N.new("ShaderNodeAttribute")
+        a.attribute_type, a.attribute_name = "GEOMETRY", name
+        return a.outputs["Fac"]
+
+    def op(operation: str, a: Any, value: float | None = None) -> Any:
+        """A Math node ``operation(a, value)`` (``a`` a socket); returns its output socket."""
+        m = N.new("ShaderNodeMath")
+        m.operation = operation
+        L.new(a, m.inputs[0])
+        if value is not None:
+            m.inputs[1].default_value = value
+        return m.outputs[0]
+
+    ct, cw = attr(CREASE_T_ATTR), attr(CREASE_W_ATTR)
+    sine = op("SINE", op("MULTIPLY", ct, value=2.0 * math.pi / WRINKLE_SPACING_M))
+    half = N.new("ShaderNodeMath")  # (sin + 1) / 2
+    half.operation = "MULTIPLY_ADD"
+    L.new(sine, half.inputs[0])
+    half.inputs[1].default_value = 0.5
+    half.inputs[2].default_value = 0.5
+    wrinkle = op("POWER", half.outputs[0], value=6.0)  # thin grooves between wider ridges
+    wrinkle_noise = N.new("ShaderNodeTexNoise")
+    wrinkle_noise.inputs["Scale"].default_value = 120.0
+    L.new(tex.outputs["Object"], wrinkle_noise.inputs["Vector"])
+    wmul = N.new("ShaderNodeMath")
+    wmul.operation = "MULTIPLY"
+    L.new(wrinkle, wmul.inputs[0])
+    L.new(wrinkle_noise.outputs["Fac"], wmul.inputs[1])
+    wrinkle = wmul.outputs[0]
+    t_scaled = op("DIVIDE", ct, value=PALM_CREASE_WIDTH_M)
+    sq = N.new("ShaderNodeMath")  # t^2 (POWER is undefined for negative bases in some versions)
+    sq.operation = "MULTIPLY"
+    L.new(t_scaled, sq.inputs[0])
+    L.new(t_scaled, sq.inputs[1])
+    palmar = op("EXPONENT", op("MULTIPLY", sq.outputs[0], value=-1.0))
+    side = N.new("ShaderNodeMix")
+    side.data_type = "FLOAT"
+    L.new(palm_attr.outputs["Fac"], side.inputs[0])
+    L.new(wrinkle, side.inputs[2])
+    L.new(palmar, side.inputs[3])
+    gmul = N.new("ShaderNodeMath")
+    gmul.operation = "MULTIPLY"
+    L.new(side.outputs[0], gmul.inputs[0])
+    L.new(cw, gmul.inputs[1])
+    groove = gmul.outputs[0]
+    crease_bump = N.new("ShaderNodeBump")
+    crease_bump.invert = True  # grooves go into the skin
+    crease_bump.inputs["Distance"].default_value = 0.0004
+    L.new(groove, crease_bump.inputs["Height"])
+    L.new(bump.outputs["Normal"], crease_bump.inputs["Normal"])
+    darker = N.new("ShaderNodeMix")  # the skin in a crease is a little darker
+    darker.data_type = "RGBA"
+    L.new(op("MULTIPLY", groove, value=0.35), darker.inputs["Factor"])
+    L.new(tone_var.outputs[2], darker.inputs[6])
+    shade = N.new("ShaderNodeMix")
+    shade.data_type, shade.blend_type = "RGBA", "MULTIPLY"
+    shade.inputs["Factor"].default_value = 1.0
+    shade.inputs[7].default_value = (0.55, 0.45, 0.45, 1.0)
+    L.new(tone_var.outputs[2], shade.inputs[6])
+    L.new(shade.outputs[2], darker.inputs[7])
     skin = N.new("ShaderNodeBsdfPrincipled")
     skin.subsurface_method = "BURLEY"  # less noise than random walk at dataset sample counts
     skin.inputs["Subsurface Weight"].default_value = 1.0
     skin.inputs["Subsurface Scale"].default_value = 1.0
     skin.inputs["Specular IOR Level"].default_value = 0.5
     skin.inputs["Coat Weight"].default_value = 0.05
-    L.new(tone_var.outputs[2], skin.inputs["Base Color"])
-    L.new(bump.outputs["Normal"], skin.inputs["Normal"])
+    L.new(darker.outputs[2], skin.inputs["Base Color"])
+    L.new(crease_bump.outputs["Normal"], skin.inputs["Normal"])
     nail = N.new("ShaderNodeBsdfPrincipled")
     nail.inputs["Coat Weight"].default_value = 0.6
     nail.inputs["Subsurface Weight"].default_value = 0.2
@@ -107,7 +177,7 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     L.new(skin.outputs["BSDF"], mixs.inputs[1])
     L.new(nail.outputs["BSDF"], mixs.inputs[2])
     L.new(mixs.outputs[0], out.inputs[0])
-    return SkinHandles(g, back, palm, skin, nail, bump, pores, tone_var)
+    return SkinHandles(g, back, palm, skin, nail, bump, pores, tone_var, crease_bump)
 
 
 def set_skin(h: SkinHandles, s: SkinSample) -> None:
@@ -118,15 +188,21 @@ def set_skin(h: SkinHandles, s: SkinSample) -> None:
     b["Roughness"].default_value = s.roughness
     b["Subsurface Radius"].default_value = s.subsurface_radius
     h.bump.inputs["Strength"].default_value = 0.25 * s.bump  # subtle: pores are sub-pixel at dataset sizes
+    h.crease_bump.inputs["Strength"].default_value = min(1.0, 0.5 + 1.5 * s.bump)
     n = h.nail_bsdf.inputs
     n["Base Color"].default_value = (*(s.polish or s.nail_color), 1.0)
     n["Roughness"].default_value = s.nail_gloss if s.polish is None else 0.08
     n["Coat Weight"].default_value = 1.0 if s.polish is not None else 0.6
 
 
-def add_skin_attributes(mesh: Any, palm: np.ndarray, nail: np.ndarray) -> None:
-    """Store per-vertex ``synth_palm`` and ``synth_nail`` (``(V,)`` floats 0..1) on a mesh."""
-    for name, values in ((PALM_ATTR, palm), (NAIL_ATTR, nail)):
+def add_skin_attributes(mesh: Any, palm: np.ndarray, nail: np.ndarray, crease_t: np.ndarray | None = None,
+                        crease_w: np.ndarray | None = None) -> None:
+    """Store per-vertex ``synth_palm`` and ``synth_nail`` (``(V,)`` floats 0..1) and the crease
+    attributes ``synth_crease_t`` (metres) / ``synth_crease_w`` (0..1) on a mesh (zeros when not
+    given: no creases)."""
+    zeros = np.zeros(len(palm), dtype=np.float32)
+    for name, values in ((PALM_ATTR, palm), (NAIL_ATTR, nail), (CREASE_T_ATTR, zeros if crease_t is None else crease_t),
+                         (CREASE_W_ATTR, zeros if crease_w is None else crease_w)):
         attr = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
         attr.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
 

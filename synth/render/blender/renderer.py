@@ -239,7 +239,7 @@ class BlenderRenderer:
         for side, hm in self.meshes.items():
             self.objects[side] = self._build_hand_object(side, hm)
             if hm.palm is not None and hm.nail is not None:
-                appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail)
+                appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail, hm.crease_t, hm.crease_w)
 
     def _build_skin_group(self) -> None:
         bpy = _bpy()
