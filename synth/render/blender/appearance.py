@@ -54,12 +54,15 @@ class SkinHandles:
     pores: Any
     tone_var: Any
     crease_bump: Any = None
+    rough_base: Any = None
 
 
 def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     """A node group with one shader output: subsurface skin whose albedo blends from the back
     of the hand to the palm by the ``synth_palm`` vertex attribute, with procedural pores
-    (bump) and tone variation, mixed with a glossy nail material by ``synth_nail``."""
+    (bump), tone and roughness variation, knuckle wrinkles and palmar flexion creases (bump and
+    darkening from the ``synth_crease_t`` / ``synth_crease_w`` attributes), mixed with a glossy
+    nail material by ``synth_nail``."""
     bpy = _bpy()
     g = bpy.data.node_groups.new(name, "ShaderNodeTree")
     g.interface.new_socket("BSDF", in_out="OUTPUT", socket_type="NodeSocketShader")
@@ -167,6 +170,18 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     skin.inputs["Specular IOR Level"].default_value = 0.5
     skin.inputs["Coat Weight"].default_value = 0.05
     L.new(darker.outputs[2], skin.inputs["Base Color"])
+    # roughness varies over the skin (oilier / drier patches): the sample's roughness +-0.08
+    rough_base = N.new("ShaderNodeValue")
+    rough_noise = N.new("ShaderNodeTexNoise")
+    rough_noise.inputs["Scale"].default_value = 18.0
+    L.new(tex.outputs["Object"], rough_noise.inputs["Vector"])
+    rough = N.new("ShaderNodeMath")
+    rough.operation = "MULTIPLY_ADD"  # (noise - 0.5) * 0.16 + base, written as noise * 0.16 + (base - 0.08)
+    L.new(rough_noise.outputs["Fac"], rough.inputs[0])
+    rough.inputs[1].default_value = 0.16
+    base_off = op("SUBTRACT", rough_base.outputs[0], value=0.08)
+    L.new(base_off, rough.inputs[2])
+    L.new(rough.outputs[0], skin.inputs["Roughness"])
     L.new(crease_bump.outputs["Normal"], skin.inputs["Normal"])
     nail = N.new("ShaderNodeBsdfPrincipled")
     nail.inputs["Coat Weight"].default_value = 0.6
@@ -177,7 +192,7 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     L.new(skin.outputs["BSDF"], mixs.inputs[1])
     L.new(nail.outputs["BSDF"], mixs.inputs[2])
     L.new(mixs.outputs[0], out.inputs[0])
-    return SkinHandles(g, back, palm, skin, nail, bump, pores, tone_var, crease_bump)
+    return SkinHandles(g, back, palm, skin, nail, bump, pores, tone_var, crease_bump, rough_base)
 
 
 def set_skin(h: SkinHandles, s: SkinSample) -> None:
@@ -185,7 +200,7 @@ def set_skin(h: SkinHandles, s: SkinSample) -> None:
     h.back.outputs[0].default_value = (*s.back_color, 1.0)
     h.palm.outputs[0].default_value = (*s.palm_color, 1.0)
     b = h.skin_bsdf.inputs
-    b["Roughness"].default_value = s.roughness
+    h.rough_base.outputs[0].default_value = s.roughness
     b["Subsurface Radius"].default_value = s.subsurface_radius
     h.bump.inputs["Strength"].default_value = 0.25 * s.bump  # subtle: pores are sub-pixel at dataset sizes
     h.crease_bump.inputs["Strength"].default_value = min(1.0, 0.5 + 1.5 * s.bump)
