@@ -243,6 +243,8 @@ def plan_sample(
     natural = cfg.camera.mode != "orbit" or cfg.lighting.mode == "natural" or cfg.appearance.skin == "monk"
     if natural:
         root = natural_root(rng, rig, shape, pose)
+        if fit is not None and fit.prop.category == "container":
+            root = upright_root(cfg.seed, i, root, np.asarray(fit.object_to_model, dtype=np.float64))
         R = root[:3, :3]
     else:
         R = random_rotation(rng)
@@ -380,6 +382,37 @@ def _backgrounds(dirs: tuple[str, ...]) -> list:
 #: The forearm points at most this far from straight down (world -Z): hands are raised, held
 #: out or hang, with the elbow below or level with the hand far more often than above it.
 FOREARM_MAX_FROM_DOWN_DEG = 100.0
+
+
+#: A held container (mug, cup, bottle) stands within this angle of upright (degrees).
+UPRIGHT_TILT_DEG = 25.0
+#: ... unless its hand's forearm would then point more than this far from straight down.
+UPRIGHT_FOREARM_MAX_DEG = 125.0
+
+
+def upright_root(seed: int, i: int, root: np.ndarray, object_to_model: np.ndarray) -> np.ndarray:
+    """Turn a hand holding a container about its palm centre (the world origin) so that the
+    container's axis (prop +z, its opening) points within :data:`UPRIGHT_TILT_DEG` of world up,
+    as people hold drinks; the tilt is drawn from ``SeedSequence([seed, i, 5])``. Returns ``root``
+    unchanged when the forearm would then point more than :data:`UPRIGHT_FOREARM_MAX_DEG` from
+    straight down (an elbow above the hand)."""
+    g = np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 5]))
+    tilt, azim = np.radians(UPRIGHT_TILT_DEG) * np.sqrt(g.random()), 2.0 * np.pi * g.random()
+    target = np.array([np.sin(tilt) * np.cos(azim), np.sin(tilt) * np.sin(azim), np.cos(tilt)])
+    up = root[:3, :3] @ object_to_model[:3, :3] @ np.array([0.0, 0.0, 1.0])
+    v, c = np.cross(up, target), float(up @ target)
+    if np.linalg.norm(v) < 1e-9:
+        Rf = np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    else:
+        Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+        Rf = np.eye(3) + Vx + Vx @ Vx / (1.0 + c)
+    forearm = Rf @ root[:3, :3] @ np.array([0.0, -1.0, 0.0])
+    if forearm[2] > -np.cos(np.radians(UPRIGHT_FOREARM_MAX_DEG)):  # more than the limit from (0, 0, -1)
+        return root
+    out = root.copy()
+    out[:3, :3] = Rf @ root[:3, :3]
+    out[:3, 3] = Rf @ root[:3, 3]
+    return out
 
 
 def natural_root(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, pose: np.ndarray) -> np.ndarray:
