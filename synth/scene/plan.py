@@ -35,7 +35,7 @@ import numpy as np
 from synth.config import JobConfig
 from synth.hand import anatomy
 from synth.hand.rig import HandRig
-from synth.scene.camera import Camera, intrinsics, look_at
+from synth.scene.camera import Camera, intrinsics, look_at, transform
 from synth.scene.spec import (
     OBJECT_PART_BASE,
     BackgroundSpec,
@@ -317,9 +317,9 @@ def drop_visible_sleeve_ends(spec: SampleSpec, rig: HandRig) -> SampleSpec:
         if p.category == "accessory" and p.name == "sleeve":
             d = np.linalg.norm(p.vertices - kp[0], axis=1)
             end = p.vertices[d > d.max() - SLEEVE_END_M]
-            c = end @ cam.world_to_cam[:3, :3].T + cam.world_to_cam[:3, 3]
-            c = c[c[:, 2] > 1e-3]
-            uv = c[:, :2] / c[:, 2:3] * np.diag(cam.K)[:2] + cam.K[:2, 2]
+            c = transform(end, cam.world_to_cam)
+            c = c[c[:, 2] > 1e-3]  # in front of the camera
+            uv = (c @ cam.K.T)[:, :2] / c[:, 2:3]
             if ((uv[:, 0] > -0.5) & (uv[:, 0] < cam.width - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < cam.height - 0.5)).any():
                 logger.debug("sample %d: the sleeve's end would be in the image; no sleeve", spec.sample_id)
                 continue
@@ -384,6 +384,16 @@ def _backgrounds(dirs: tuple[str, ...]) -> list:
 FOREARM_MAX_FROM_DOWN_DEG = 100.0
 
 
+def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Minimal ``(3, 3)`` rotation taking unit vector ``a`` to unit vector ``b`` (Rodrigues; a
+    half turn about x for opposite vectors along y, the model's forearm axis)."""
+    v, c = np.cross(a, b), float(a @ b)
+    if np.linalg.norm(v) < 1e-9:
+        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
+    Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + Vx + Vx @ Vx / (1.0 + c)
+
+
 #: A held container (mug, cup, bottle) stands within this angle of upright (degrees).
 UPRIGHT_TILT_DEG = 25.0
 #: ... unless its hand's forearm would then point more than this far from straight down.
@@ -400,12 +410,7 @@ def upright_root(seed: int, i: int, root: np.ndarray, object_to_model: np.ndarra
     tilt, azim = np.radians(UPRIGHT_TILT_DEG) * np.sqrt(g.random()), 2.0 * np.pi * g.random()
     target = np.array([np.sin(tilt) * np.cos(azim), np.sin(tilt) * np.sin(azim), np.cos(tilt)])
     up = root[:3, :3] @ object_to_model[:3, :3] @ np.array([0.0, 0.0, 1.0])
-    v, c = np.cross(up, target), float(up @ target)
-    if np.linalg.norm(v) < 1e-9:
-        Rf = np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    else:
-        Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-        Rf = np.eye(3) + Vx + Vx @ Vx / (1.0 + c)
+    Rf = rotation_between(up, target)
     forearm = Rf @ root[:3, :3] @ np.array([0.0, -1.0, 0.0])
     if forearm[2] > -np.cos(np.radians(UPRIGHT_FOREARM_MAX_DEG)):  # more than the limit from (0, 0, -1)
         return root
@@ -425,12 +430,7 @@ def natural_root(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, pose
     sin_t = np.sqrt(1.0 - cos_t**2)
     a_w = -np.array([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t])  # forearm direction, world
     a_m = np.array([0.0, -1.0, 0.0])  # forearm direction, model frame
-    v, cth = np.cross(a_m, a_w), float(a_m @ a_w)
-    if np.linalg.norm(v) < 1e-9:
-        R0 = np.eye(3) if cth > 0 else np.diag([1.0, -1.0, -1.0])
-    else:
-        Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-        R0 = np.eye(3) + Vx + Vx @ Vx / (1.0 + cth)
+    R0 = rotation_between(a_m, a_w)
     tw = rng.uniform(0.0, 2.0 * np.pi)
     K = np.array([[0, -a_w[2], a_w[1]], [a_w[2], 0, -a_w[0]], [-a_w[1], a_w[0], 0]])
     R = (np.eye(3) + np.sin(tw) * K + (1 - np.cos(tw)) * K @ K) @ R0
