@@ -384,7 +384,8 @@ def describe(
         if looks:
             s += " " + _cap(_join(looks)) + "."
     else:
-        lead = f"Close-up of a {hand}" if not looks else f"Close-up of a {hand}, {_join(looks)}"
+        shot = "Wide shot" if "wide " in str((extra or {}).get("camera_mode", "")) else "Close-up"
+        lead = f"{shot} of a {hand}" if not looks else f"{shot} of a {hand}, {_join(looks)}"
         s = lead + (f", showing {gest}" if gest else "") + "."
         s += f" {_cap(fingers)}; {thumb_txt}"
         if touch_txt:

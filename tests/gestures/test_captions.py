@@ -139,3 +139,13 @@ def test_rules_directly():
     assert captions.palm_facing(np.array([0.1, -0.9, 0.2])) == "up"
     with pytest.raises(ValueError, match="side"):
         describe(np.zeros((16, 3)), "middle", None)
+
+
+def test_close_up_lead_agrees_with_the_framing():
+    """The 'Close-up of' caption form never contradicts a wide framing."""
+    pose = np.zeros((16, 3))
+    rng_seed = 0  # np.random.default_rng(0).integers(0, 3) == 2: the "Close-up of" form
+    wide, _ = describe(pose, "right", None, extra={"camera_mode": "wide selfie"}, rng=np.random.default_rng(rng_seed))
+    close, _ = describe(pose, "right", None, extra={"camera_mode": "close-up selfie"}, rng=np.random.default_rng(rng_seed))
+    assert wide.startswith("Wide shot of a right hand") and "Close-up" not in wide
+    assert close.startswith("Close-up of a right hand")
