@@ -56,6 +56,23 @@ def list_cmd(category: str | None, as_json: bool) -> None:
     click.echo(f"{len(items)} gestures", err=True)
 
 
+@gestures_group.command("solve-contacts")
+@click.option("--name", "names", multiple=True, help="Only these gestures (repeatable); default: all with contacts.")
+@click.option("--write", is_flag=True, help="Rewrite the solved poses into assets/gestures/*.yaml.")
+def solve_contacts_cmd(names: tuple[str, ...], write: bool) -> None:
+    """Solve declared finger contacts on the mesh (library build step); prints one JSON line per gesture."""
+    from synth.gestures.build import solve_library
+
+    lib = _library()
+    for n in names:
+        _get(lib, n)
+    rows = solve_library(list(names) or None, write=write)
+    for r in rows:
+        click.echo(json.dumps(r))
+    bad = [r["name"] for r in rows if not r["ok"]]
+    click.echo(f"{len(rows) - len(bad)}/{len(rows)} solved" + (f"; open: {', '.join(bad)}" if bad else ""), err=True)
+
+
 @gestures_group.command("show")
 @click.argument("name")
 @click.option("--side", type=click.Choice(["right", "left"]), default="right", show_default=True)
