@@ -73,6 +73,28 @@ def solve_contacts_cmd(names: tuple[str, ...], write: bool) -> None:
     click.echo(f"{len(rows) - len(bad)}/{len(rows)} solved" + (f"; open: {', '.join(bad)}" if bad else ""), err=True)
 
 
+@gestures_group.command("solve-two-hand")
+@click.option("--name", "names", multiple=True, help="Only these two-hand gestures (repeatable).")
+@click.option("--write", is_flag=True, help="Rewrite the solved placements into assets/gestures/two_hand/*.yaml.")
+def solve_two_hand_cmd(names: tuple[str, ...], write: bool) -> None:
+    """Solve two-hand placements (contacts reached, no interpenetration); one JSON line per gesture."""
+    from synth.gestures.bimanual import load_two_hand, solve_all
+    from synth.gestures.library import GestureError
+
+    try:
+        known = {g.name for g in load_two_hand()}
+    except GestureError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for n in names:
+        if n not in known:
+            raise click.UsageError(f"unknown two-hand gesture {n!r}; see `synth gestures list --two-hand`")
+    rows = solve_all(list(names) or None, write=write)
+    for r in rows:
+        click.echo(json.dumps(r))
+    bad = [r["name"] for r in rows if not r["ok"]]
+    click.echo(f"{len(rows) - len(bad)}/{len(rows)} solved" + (f"; open: {', '.join(bad)}" if bad else ""), err=True)
+
+
 @gestures_group.command("show")
 @click.argument("name")
 @click.option("--side", type=click.Choice(["right", "left"]), default="right", show_default=True)
