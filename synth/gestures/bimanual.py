@@ -447,7 +447,7 @@ def approach(g: TwoHandGesture, rig_r: object, rig_l: object, direction: np.ndar
     return T
 
 
-def solve_placement(g: TwoHandGesture, rig_r: object, rig_l: object, rounds: int = 4, max_nfev: int = 60,
+def solve_placement(g: TwoHandGesture, rig_r: object, rig_l: object, rounds: int = 8, max_nfev: int = 80,
                     rot_sigma_deg: float = 15.0, trans_sigma: float = 0.03) -> tuple[np.ndarray, PairMeasure]:
     """Refine the left hand's placement: first :func:`approach` (the hands brought together until
     they touch), then, if a declared contact is still open, least squares: contacts reached, no

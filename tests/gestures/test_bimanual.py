@@ -26,7 +26,9 @@ def test_library_loads_with_unique_names(two):
     lib = load_library()
     names = [g.name for g in two]
     assert len(names) == len(set(names)) and not set(names) & set(lib.names)
-    assert len(two) >= 18
+    assert len(two) >= 56
+    cats = [g.category for g in two]
+    assert cats.count("sign") >= 20 and cats.count("fingerspelling") >= 9 and cats.count("manipulation") >= 9
     for g in two:
         assert g.category in B.CATEGORIES and g.description
         for p in (g.right_pose, g.left_pose):
