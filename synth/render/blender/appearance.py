@@ -35,7 +35,8 @@ N_LIGHTS = 3
 #: changes, i.e. every sample (HDRI rotation, strength, background colours). The automatic
 #: resolution follows the HDRI (1024 x 512 for Blender's bundled ones): 1.4 CPU-s per sample,
 #: ~70 % of a 256 px draft sample. 256 x 128 costs 1/16 of that; the map only steers where
-#: light samples go (noise), not the converged image.
+#: light samples go (noise), not the converged image. 0: Cycles' automatic resolution (the old
+#: behaviour; ``benchmarks/bench_render.py`` measures it for comparison).
 WORLD_MAP_RESOLUTION = 256
 
 
@@ -266,8 +267,9 @@ def build_world(name: str = "synth_world") -> WorldHandles:
     w = bpy.data.worlds.new(name)
     w.use_nodes = True
     # Set before the first render: Cycles does not re-read these when only they change.
-    w.cycles.sampling_method = "MANUAL"
-    w.cycles.sample_map_resolution = WORLD_MAP_RESOLUTION
+    if WORLD_MAP_RESOLUTION:
+        w.cycles.sampling_method = "MANUAL"
+        w.cycles.sample_map_resolution = WORLD_MAP_RESOLUTION
     N, L = w.node_tree.nodes, w.node_tree.links
     N.clear()
     out = N.new("ShaderNodeOutputWorld")
