@@ -57,6 +57,10 @@ _CV_TO_BLENDER_CAM = np.diag([1.0, -1.0, -1.0, 1.0])
 MAX_PROPS = 5  # held objects + worn accessories (synth.scene.accessories.MAX_ACCESSORIES)
 #: Dihedral angle above which a held object's edge is shaded sharp (degrees).
 SHARP_EDGE_DEG = 40.0
+#: Cycles GPU backends tried in this order for ``device=gpu`` (benchmarks/gpu_check.py narrows
+#: it to one backend to time OptiX and CUDA separately).
+GPU_BACKENDS: tuple[str, ...] = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
+_BACKEND_NAMES = {"OPTIX": "OptiX", "CUDA": "CUDA", "HIP": "HIP", "ONEAPI": "oneAPI", "METAL": "Metal"}
 
 
 class DeviceError(RuntimeError):
@@ -85,7 +89,7 @@ def configure_device(scene, device: str, engine: str) -> str:  # noqa: ANN001
         scene.cycles.device = "CPU"
         return "cpu"
     prefs = bpy.context.preferences.addons["cycles"].preferences
-    for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
+    for kind in GPU_BACKENDS:
         try:
             prefs.compute_device_type = kind
         except TypeError:
@@ -97,7 +101,8 @@ def configure_device(scene, device: str, engine: str) -> str:  # noqa: ANN001
                 d.use = d.type == kind
             scene.cycles.device = "GPU"
             return f"gpu-{kind.lower()}:{gpus[0].name}"
-    raise DeviceError("--device gpu: no OptiX/CUDA/HIP/oneAPI/Metal GPU is available to Cycles on this machine")
+    names = "/".join(_BACKEND_NAMES.get(k, k) for k in GPU_BACKENDS)
+    raise DeviceError(f"--device gpu: no {names} GPU is available to Cycles on this machine")
 
 
 class BlenderRenderer:
