@@ -244,7 +244,8 @@ class BlenderRenderer:
         for side, hm in self.meshes.items():
             self.objects[side] = self._build_hand_object(side, hm)
             if hm.palm is not None and hm.nail is not None:
-                appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail, hm.crease_t, hm.crease_w)
+                appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail, hm.crease_t, hm.crease_w,
+                                               hm.palm_lines, hm.nail_u)
 
     def _build_skin_group(self) -> None:
         bpy = _bpy()
