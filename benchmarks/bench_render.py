@@ -68,7 +68,7 @@ def _clock() -> np.ndarray:
     return np.array([time.perf_counter(), time.process_time()])
 
 
-def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None) -> dict[str, float]:
+def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: bool = True) -> dict[str, float]:
     """Per-sample cost of the labelled pipeline against the steady re-render of the same frame.
 
     For each sample k (one process, one Blender scene): ``RenderSession.render(k)`` (plan, pose,
@@ -81,6 +81,7 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None) -> dict[s
     Args:
         world_map: the world importance-map resolution to build with (0: Cycles' automatic
             resolution, the behaviour before issue 17; None: the renderer's default).
+        realism: False builds the skin without the issue-17 palm lines and nail detail.
     Returns:
         mean wall / CPU seconds per labelled sample and per steady re-render, their ratios, and
         images/hour through the labelled pipeline (writer close included).
@@ -92,9 +93,10 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None) -> dict[s
     from synth.render.blender.renderer import _quiet_stdout
     from synth.render.job import RenderSession, dataset_meta
 
-    saved = appearance.WORLD_MAP_RESOLUTION
+    saved = appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL
     if world_map is not None:
         appearance.WORLD_MAP_RESOLUTION = world_map
+    appearance.PALM_LINES = appearance.NAIL_DETAIL = realism
     try:
         session = RenderSession(cfg)
         writer = DatasetWriter(cfg.out, dataset_meta(cfg))
@@ -115,7 +117,7 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None) -> dict[s
         lab += _clock() - t
         session.close()
     finally:
-        appearance.WORLD_MAP_RESOLUTION = saved
+        appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL = saved
     lab, steady = lab / n, steady / n
     return {"labelled_s": lab[0], "labelled_cpu_s": lab[1], "steady_s": steady[0], "steady_cpu_s": steady[1],
             "over_steady": lab[0] / steady[0], "over_steady_cpu": lab[1] / steady[1],
@@ -213,6 +215,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2, help="repeat the steady-ratio measurement (spread)")
     ap.add_argument("--before", action="store_true",
                     help="also measure the pre-issue-17 world (automatic importance map) in the same run")
+    ap.add_argument("--realism", action="store_true",
+                    help="also measure the skin without the palm lines and nail detail (their cost) in the same run")
     ap.add_argument("--changes", action="store_true", help="cost of each kind of per-sample scene change")
     ap.add_argument("--per-process", type=int, default=3, help="images for the one-process-per-image timing")
     ap.add_argument("--presets", default="", help="also time run_job for these presets, e.g. draft,standard,high")
@@ -227,11 +231,12 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cpus)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         runs: list[dict[str, float]] = []
-        variants = [("now", None)] + ([("before", 0)] if args.before else [])
+        variants = [("now", None, True)] + ([("before", 0, True)] if args.before else []) + \
+            ([("plain", None, False)] if args.realism else [])
         for rep in range(args.repeats if args.n else 0):
-            for name, wm in variants:
+            for name, wm, realism in variants:
                 cfg = make_cfg(args, f"{tmp}/steady_{name}_{rep}", ["render.preset=draft"])
-                r = bench_steady(cfg, args.n, wm)
+                r = bench_steady(cfg, args.n, wm, realism)
                 r["variant"] = name  # type: ignore[assignment]
                 runs.append(r)
                 print(f"[{rep}] {name:6s} draft {args.resolution}px: labelled {r['labelled_s']:.3f} s/img "
@@ -252,6 +257,12 @@ def main() -> None:
                       f"{np.mean([b['images_per_hour'] for b in before]):,.0f} images/h, labelled/steady "
                       f"{np.mean([b['over_steady'] for b in before]):.2f}; CPU per sample now {gain:.2f}x less",
                       flush=True)
+            plain = [r for r in runs if r["variant"] == "plain"]
+            if plain:
+                d_cpu = np.mean([r["labelled_cpu_s"] for r in now]) - np.mean([p["labelled_cpu_s"] for p in plain])
+                d_st = np.mean([r["steady_cpu_s"] for r in now]) - np.mean([p["steady_cpu_s"] for p in plain])
+                print(f"palm lines + nail detail cost {d_cpu:+.3f} CPU-s per labelled sample ({d_st:+.3f} on the "
+                      f"steady re-render); 'plain' = without them", flush=True)
             if args.per_process:
                 pp = bench_per_process(make_cfg(args, f"{tmp}/pp", ["render.preset=draft"]), args.per_process)
                 lab = float(np.mean([r["labelled_s"] for r in now]))

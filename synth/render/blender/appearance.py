@@ -29,6 +29,10 @@ LINE_ATTRS = ("synth_line_heart", "synth_line_head", "synth_line_life")
 NAIL_U_ATTR = "synth_nail_u"
 #: Half-width (1/e) of the heart / head / life lines of the palm (metres).
 PALM_LINE_WIDTH_M = 0.0007
+#: Build the skin group with the palm lines / the nail lunula, free edge and crisp border
+#: (``benchmarks/bench_render.py --realism`` turns them off to measure their cost).
+PALM_LINES = True
+NAIL_DETAIL = True
 #: Spacing of the fine wrinkles across the back of a knuckle (metres).
 WRINKLE_SPACING_M = 0.0016
 #: Half-width (1/e) of the palmar flexion crease (metres).
@@ -164,7 +168,7 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     L.new(cw, gmul.inputs[1])
     groove = gmul.outputs[0]
     # the heart, head and life lines of the palm: a Gaussian groove of each signed distance
-    for name, depth in zip(LINE_ATTRS, (1.0, 0.85, 1.0), strict=True):
+    for name, depth in zip(LINE_ATTRS, (1.0, 0.85, 1.0), strict=True) if PALM_LINES else ():
         dl = op("DIVIDE", attr(name), value=PALM_LINE_WIDTH_M)
         sq_l = N.new("ShaderNodeMath")
         sq_l.operation = "MULTIPLY"
@@ -245,7 +249,7 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     L.new(edge_f.outputs[0], fe.inputs["Factor"])
     L.new(lun.outputs[2], fe.inputs[6])
     fe.inputs[7].default_value = (0.88, 0.84, 0.76, 1.0)
-    L.new(fe.outputs[2], nail.inputs["Base Color"])
+    L.new((fe.outputs[2] if NAIL_DETAIL else nail_base.outputs[0]), nail.inputs["Base Color"])
     nail.inputs["Coat Weight"].default_value = 0.6
     nail.inputs["Subsurface Weight"].default_value = 0.2
     nail.inputs["Subsurface Radius"].default_value = (0.002, 0.001, 0.0008)
@@ -254,7 +258,7 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     nail_sharp.interpolation_type = "SMOOTHSTEP"
     nail_sharp.inputs["From Min"].default_value, nail_sharp.inputs["From Max"].default_value = 0.3, 0.7
     L.new(nail_attr.outputs["Fac"], nail_sharp.inputs["Value"])
-    L.new(nail_sharp.outputs["Result"], mixs.inputs["Fac"])
+    L.new(nail_sharp.outputs["Result"] if NAIL_DETAIL else nail_attr.outputs["Fac"], mixs.inputs["Fac"])
     L.new(skin.outputs["BSDF"], mixs.inputs[1])
     L.new(nail.outputs["BSDF"], mixs.inputs[2])
     L.new(mixs.outputs[0], out.inputs[0])
