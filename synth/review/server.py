@@ -352,6 +352,14 @@ class ReviewServer(ThreadingHTTPServer):
         else:
             app.allowed_hosts = {"127.0.0.1", "localhost", "::1", host.strip("[]").lower()}
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser dropping a keep-alive connection is normal; log the rest."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError, TimeoutError)):
+            return
+        logger.exception("request from %s failed", client_address)
+
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]

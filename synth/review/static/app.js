@@ -130,17 +130,27 @@
   $("next-page").onclick = () => goPage(S.page + 1);
 
   // ---- saving -----------------------------------------------------------------------------
-  async function save(item, change) {
-    const st = Object.assign({}, item.state, change);
-    const t0 = performance.now();
-    try {
-      const j = await post("/api/review", { id: item.id, verdict: st.verdict, rating: st.rating, reasons: st.reasons, note: st.note, regions: st.regions });
-      const r = j.record;
-      item.state = { verdict: r.verdict, rating: r.rating, reasons: r.reasons, note: r.note, regions: r.regions };
-      showCounts(j.counts); refreshCard(item.id);
-      if (S.detail && S.detail.id === item.id) { S.detail.state = item.state; paintSide(); drawCanvas(); $("saved").textContent = `saved ${r.time.slice(11, 19)} UTC \u00b7 ${Math.round(performance.now() - t0)} ms`; }
-      return true;
-    } catch (e) { toast("not saved: " + e.message); return false; }
+  // Optimistic: the item's state changes at once (so fast key presses build on each other), and the
+  // full state is posted in order through one queue; the server's record then confirms it.
+  let queue = Promise.resolve();
+  function save(item, change) {
+    item.state = Object.assign({}, item.state, change);
+    const body = { id: item.id, verdict: item.state.verdict, rating: item.state.rating, reasons: item.state.reasons, note: item.state.note, regions: item.state.regions };
+    refreshCard(item.id);
+    if (S.detail && S.detail.id === item.id) { S.detail.state = item.state; paintSide(); drawCanvas(); }
+    S.pending = (S.pending || 0) + 1; document.body.dataset.pending = S.pending;
+    const job = queue.then(async () => {
+      const t0 = performance.now();
+      try {
+        const j = await post("/api/review", body);
+        showCounts(j.counts);
+        if (S.detail && S.detail.id === item.id) $("saved").textContent = `saved ${j.record.time.slice(11, 19)} UTC \u00b7 ${Math.round(performance.now() - t0)} ms`;
+        return true;
+      } catch (e) { toast("not saved: " + e.message); loadPage(true); return false; }
+      finally { S.pending--; document.body.dataset.pending = S.pending; }
+    });
+    queue = job;
+    return job;
   }
 
   // ---- detail -----------------------------------------------------------------------------
@@ -171,8 +181,10 @@
   async function openDetail(k) {
     const it = S.items[k]; if (!it) return;
     S.dIndex = k;
+    const seq = (S.openSeq = (S.openSeq || 0) + 1);
     let d;
     try { d = await getJSON("/api/sample/" + it.id); } catch (e) { toast("cannot open sample: " + e.message); return; }
+    if (seq !== S.openSeq) return; // a later open won
     d.state = it.state;
     S.detail = d;
     $("detail").classList.remove("hidden");
@@ -215,7 +227,8 @@
   function setVerdict(v) {
     const it = currentItem(); if (!it) return;
     const next = it.state.verdict === v ? null : v;
-    save(it, { verdict: next }).then((ok) => { if (ok && next === "accept") step(1); });
+    save(it, { verdict: next });
+    if (next === "accept") step(1);
   }
   function setRating(r) { const it = currentItem(); if (it) save(it, { rating: it.state.rating === r ? null : r }); }
   function toggleReason(key) {
@@ -376,7 +389,7 @@
   // ---- keyboard -----------------------------------------------------------------------------
   function help(show) { $("help").classList.toggle("hidden", !show); }
   $("help-btn").onclick = () => help(true); $("help-close").onclick = () => help(false);
-  document.addEventListener("keydown", async (ev) => {
+  document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const k = ev.key;
     if (ev.target && (ev.target.tagName === "INPUT" || ev.target.tagName === "SELECT")) {
@@ -418,8 +431,8 @@
     else if (k === "ArrowDown") S.sel = Math.min(n - 1, S.sel + columns());
     else if (k === "ArrowUp") S.sel = Math.max(0, S.sel - columns());
     else if (k === "Enter" || k === "o") { openDetail(S.sel); ev.preventDefault(); return; }
-    else if (k === "a" || k === "r") { const v = k === "a" ? "accept" : "reject"; await save(it, { verdict: it.state.verdict === v ? null : v }); S.sel = Math.min(n - 1, S.sel + 1); }
-    else if (k >= "1" && k <= "5") { await save(it, { rating: Number(k) }); }
+    else if (k === "a" || k === "r") { const v = k === "a" ? "accept" : "reject"; save(it, { verdict: it.state.verdict === v ? null : v }); S.sel = Math.min(n - 1, S.sel + 1); }
+    else if (k >= "1" && k <= "5") { save(it, { rating: Number(k) }); }
     else if (k === ".") { goPage(S.page + 1); }
     else if (k === ",") { goPage(S.page - 1); }
     else return;
