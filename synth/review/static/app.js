@@ -87,7 +87,7 @@
     img.src = "/thumb/" + it.id; th.appendChild(img); c.appendChild(th);
     const meta = el("div", "meta");
     meta.appendChild(el("span", null, "#" + it.id));
-    meta.appendChild(el("span", "g", it.attrs.gesture));
+    meta.appendChild(el("span", "g gest", it.attrs.gesture));
     c.appendChild(meta);
     const st = el("span", "st"); c.appendChild(st);
     const rs = el("div", "meta"); rs.appendChild(el("span", "stars")); rs.appendChild(el("span", "g")); c.appendChild(rs);
