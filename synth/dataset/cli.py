@@ -84,8 +84,11 @@ def validate_cmd(dataset: str, no_hash: bool, no_decode: bool, workers: int | No
     "--shard-size", type=click.IntRange(1 << 16), default=256 << 20, show_default=True, help="webdataset: maximum bytes per tar shard."
 )
 @click.option("--force", is_flag=True, help="Write into a non-empty --out directory.")  # fmt: skip
+@click.option("--exclude-rejected", is_flag=True, help="Leave out samples human review rejected (synth review).")
+@click.option("--min-rating", type=click.FloatRange(1, 5), default=None,
+              help="Keep only samples whose merged realism rating is >= R (unrated samples are left out).")  # fmt: skip
 def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str, shard_size: int,
-                force: bool) -> None:  # fmt: skip
+                force: bool, exclude_rejected: bool, min_rating: float | None) -> None:  # fmt: skip
     """Package DATASET as coco, webdataset, parquet, controlnet or freihand into --out."""
     from synth.dataset.layout import DatasetError
     from synth.dataset.package import package
@@ -97,7 +100,8 @@ def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str,
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--split") from None
     try:
-        counts = package(root, fmt, out, splits, conditioning=conditioning, shard_size=shard_size, force=force)
+        counts = package(root, fmt, out, splits, conditioning=conditioning, shard_size=shard_size, force=force,
+                         exclude_rejected=exclude_rejected, min_rating=min_rating)  # fmt: skip
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{fmt}: wrote " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" sample(s) to {out}")

@@ -40,9 +40,14 @@ def package(
     out: str | os.PathLike[str],
     splits: Mapping[str, float],
     force: bool = False,
+    exclude_rejected: bool = False,
+    min_rating: float | None = None,
     **options: Any,
 ) -> dict[str, int]:
     """Package dataset ``root`` as ``fmt`` into ``out``; returns sample counts per split.
+
+    ``exclude_rejected`` / ``min_rating``: leave out samples that human review rejected / rated
+    below this (merged reviews, :func:`synth.review.report.keep_ids`).
 
     Options: ``conditioning`` (controlnet: ``depth``/``skeleton``/``parts``), ``shard_size``
     (webdataset/parquet: bytes per shard file).
@@ -50,6 +55,15 @@ def package(
     from synth.data import HandDataset
 
     ds = HandDataset(root, load=())
+    if exclude_rejected or min_rating is not None:
+        from synth.review.report import keep_ids
+
+        try:
+            ds = ds.subset(keep_ids(root, ds.ids, exclude_rejected, min_rating))
+        except ValueError as exc:
+            raise DatasetError(str(exc)) from None
+        if not len(ds):
+            raise DatasetError("no samples left after --exclude-rejected / --min-rating")
     if not len(ds):
         raise DatasetError(f"{root} holds no complete samples")
     need = {"coco": ("rgb",), "controlnet": ("rgb",), "freihand": ("rgb",)}.get(fmt, ())

@@ -113,14 +113,15 @@ def merge_cmd(dataset: str, out: str | None) -> None:
               help="Base job YAML whose weights to lower (default: the dataset's own job config).")
 @click.option("--min-reviews", type=click.IntRange(1), default=5, show_default=True,
               help="Ignore attribute values with fewer reviewed samples.")
-def suggest_cmd(dataset: str, out: str, config: str | None, min_reviews: int) -> None:
+@click.option("--full", is_flag=True, help="Write the whole base config with the lowered weights (else only the changed keys).")
+def suggest_cmd(dataset: str, out: str, config: str | None, min_reviews: int, full: bool) -> None:
     """Turn reject rates into a config overlay: new weight = old weight x (1 - reject rate) for
     camera modes, lighting kinds and Monk skin steps (use it with `synth render --config`)."""
     from synth.review.suggest import SuggestError, suggest_overlay, write_overlay
 
     root = _dataset(dataset)
     try:
-        overlay, notes = suggest_overlay(root, config, min_reviews=min_reviews)
+        overlay, notes = suggest_overlay(root, config, min_reviews=min_reviews, full=full)
     except SuggestError as exc:
         raise click.ClickException(str(exc)) from None
     write_overlay(out, overlay, notes)

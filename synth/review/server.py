@@ -190,8 +190,14 @@ class ReviewApp:
 
     # ---- actions -----------------------------------------------------------------------
     def act(self, action: dict[str, Any]) -> dict[str, Any]:
-        if action.get("type") == "review" and action.get("id") not in self.by_id:
-            raise storage.ReviewError(f"no sample {action.get('id')!r} in this dataset")
+        if action.get("type") == "review":
+            if action.get("id") not in self.by_id:
+                raise storage.ReviewError(f"no sample {action.get('id')!r} in this dataset")
+            size = self.by_id[action["id"]].get("size")
+            regions = action.get("regions") or []
+            if size and isinstance(regions, list) and any(
+                    isinstance(r, list) and len(r) == 4 and (r[2] > size[0] or r[3] > size[1]) for r in regions):  # fmt: skip
+                raise storage.ReviewError(f"a region lies outside the {size[0]}x{size[1]} image")
         if action.get("type") == "pair":
             for k in ("a", "b"):
                 if action.get(k) not in self.by_id:
