@@ -63,26 +63,28 @@ def load_merged(root: str | os.PathLike[str]) -> dict[int, Merged]:
 
 
 def merge_pairs(root: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Merged preference pairs: ``[{"winner", "loser", "votes", "against", "source"}]`` sorted by ids."""
-    votes: dict[tuple[int, int], list[int]] = {}
-    source: dict[tuple[int, int], str] = {}
+    """Merged preference pairs, sorted: ``[{"winner", "winner_kind", "loser", "loser_kind", "votes",
+    "against", "source"}]``; kinds are ``rgb`` or ``twin`` (a defect twin judged against its sample)."""
+    votes: dict[tuple[int, int, str], list[int]] = {}
     for _name, acts in iter_all(root):
-        latest: dict[tuple[int, int], dict[str, Any]] = {}
+        latest: dict[tuple[int, int, str], dict[str, Any]] = {}
         for a in acts:
             if a["type"] == "pair":
-                latest[(min(a["a"], a["b"]), max(a["a"], a["b"]))] = a
+                latest[(min(a["a"], a["b"]), max(a["a"], a["b"]), a.get("source", "random"))] = a
         for key, a in latest.items():
-            winner = a["a"] if a["choice"] == "a" else a["b"]
-            v = votes.setdefault(key, [0, 0])
-            v[0 if winner == key[0] else 1] += 1
-            source[key] = a.get("source", "random")
+            if key[2] == "twin":
+                first_wins = a["choice"] == "a"  # image A is the sample as rendered, B its twin
+            else:
+                first_wins = (a["a"] if a["choice"] == "a" else a["b"]) == key[0]
+            votes.setdefault(key, [0, 0])[0 if first_wins else 1] += 1
     out = []
-    for (lo, hi), (n_lo, n_hi) in sorted(votes.items()):
-        if n_lo == n_hi:
+    for (lo, hi, source), (n0, n1) in sorted(votes.items()):
+        if n0 == n1:
             continue
-        w, loser = (lo, hi) if n_lo > n_hi else (hi, lo)
-        out.append({"winner": w, "loser": loser, "votes": max(n_lo, n_hi), "against": min(n_lo, n_hi),
-                    "source": source[(lo, hi)]})
+        kinds = ("rgb", "twin") if source == "twin" else ("rgb", "rgb")
+        w, wk, lz, lk = (lo, kinds[0], hi, kinds[1]) if n0 > n1 else (hi, kinds[1], lo, kinds[0])
+        out.append({"winner": w, "winner_kind": wk, "loser": lz, "loser_kind": lk, "votes": max(n0, n1),
+                    "against": min(n0, n1), "source": source})
     return out
 
 
