@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "dataset"))
+sys.path.insert(0, str(Path(__file__).parent))
 
 from synth_fake_render import write_fake_dataset  # noqa: E402
 

@@ -158,3 +158,48 @@ def test_review_twenty_samples_with_the_keyboard(server, review_ds: Path, tmp_pa
     assert [p["choice"] for p in pairs] == ["a", "b", "b"]
     for p_, (key, (cap_a, cap_b)) in zip(pairs, shown, strict=True):
         assert cap_a.startswith(f"#{p_['a']} ") and cap_b.startswith(f"#{p_['b']} ") and p_["choice"] == key
+
+
+def test_defect_twins_overlays_and_pairs(review_ds: Path, tmp_path: Path) -> None:
+    """A dataset with defect twins: the artifact mask and twin toggles work, pairs show twin vs sample."""
+    import threading
+
+    from review_helpers import add_twins
+
+    from synth.review.server import make_server
+
+    sync_playwright = _browser_or_skip()
+    add_twins(review_ds, [1, 2])
+    srv = make_server(review_ds, "bob", port=0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    errors: list[str] = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 860})
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(srv.url)
+            page.wait_for_selector("body[data-ready='1']")
+            page.locator(".card[data-id='2']").click()
+            page.wait_for_function("() => document.getElementById('d-id').textContent === '#2'")
+            assert not page.locator(".toggle[data-name='artifact']").is_disabled()
+            page.keyboard.press("f")  # show the twin
+            page.keyboard.press("m")  # and its artifact mask
+            page.wait_for_function("() => document.getElementById('img-base').src.endsWith('/view/2/twin_rgb')")
+            page.wait_for_function("() => [...document.querySelectorAll('img.overlay')].some(i => i.complete && i.naturalWidth > 0)")
+            page.wait_for_timeout(200)
+            _shot(page, tmp_path, "detail_twin")
+            page.keyboard.press("Escape")
+            page.keyboard.press("P")
+            page.wait_for_function("() => document.getElementById('pb-img').src.endsWith('/view/1/twin_rgb')")
+            page.keyboard.press("a")
+            page.wait_for_function("() => document.getElementById('pb-img').src.endsWith('/view/2/twin_rgb')")
+            page.keyboard.press("b")
+            page.wait_for_function("() => document.getElementById('pair-info').textContent.startsWith('No more pairs')")
+            browser.close()
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    assert not errors, errors
+    pairs = [json.loads(x) for x in (review_ds / "reviews" / "bob.jsonl").read_text().splitlines()]
+    assert [(p["a"], p["b"], p["choice"], p["source"]) for p in pairs] == [(1, 1, "a", "twin"), (2, 2, "b", "twin")]

@@ -125,3 +125,55 @@ def test_export_pairs_loads_with_datasets(review_ds: Path, tmp_path: Path) -> No
     assert r.exit_code == 0, r.output
     n = int(r.output.split("wrote ")[1].split()[0])
     assert 2 < n <= 2 + 6
+
+
+def test_twin_pairs_through_the_server_and_export(review_ds: Path, tmp_path: Path) -> None:
+    import http.client
+    import threading
+
+    datasets = pytest.importorskip("datasets")
+    from review_helpers import add_twins
+
+    from synth.review.server import make_server
+
+    add_twins(review_ds, [2, 5])
+    srv = make_server(review_ds, "alice", port=0)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        def req(method: str, path: str, body: dict | None = None) -> tuple[int, bytes]:
+            c = http.client.HTTPConnection(*srv.server_address[:2], timeout=10)
+            c.request(method, path, body=json.dumps(body).encode() if body else None,
+                      headers={"X-Synth-Token": srv.app.token, "Content-Type": "application/json"})  # fmt: skip
+            r = c.getresponse()
+            return r.status, r.read()
+
+        assert json.loads(req("GET", "/api/meta")[1])["has_twins"]
+        s = json.loads(req("GET", "/api/sample/2")[1])
+        assert s["twin_kind"] == "twin_rgb" and s["artifact_kinds"] == ["artifact_mask"]
+        status, png = req("GET", "/view/2/artifact_mask")
+        assert status == 200 and png[:4] == b"\x89PNG"
+        pair = json.loads(req("GET", "/api/pair")[1])["pair"]
+        assert (pair["source"], pair["a"], pair["b"], pair["b_kind"]) == ("twin", 2, 2, "twin_rgb")
+        assert req("POST", "/api/pair", {"a": 2, "b": 2, "choice": "a", "source": "twin"})[0] == 200
+        pair = json.loads(req("GET", "/api/pair")[1])["pair"]
+        assert pair["a"] == 5
+        assert req("POST", "/api/pair", {"a": 5, "b": 5, "choice": "b", "source": "twin"})[0] == 200
+        assert json.loads(req("GET", "/api/pair")[1])["pair"] is None
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    out = tmp_path / "pref"
+    r = CliRunner().invoke(cli, ["review", "export", str(review_ds), "--pairs", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    ds = datasets.load_dataset("parquet", data_files=str(out / "data" / "*.parquet"), split="train")
+    rows = {row["pair_id"]: row for row in ds}
+    assert set(rows) == {"2|2/twin", "5/twin|5"}
+    good = rows["2|2/twin"]  # the rendered sample won: the twin lost and brings its mask and defect
+    assert good["defect_type"] == "extra_finger" and good["artifact_mask"] is not None
+    import numpy as np
+
+    m = np.asarray(good["artifact_mask"])
+    assert m[30, 30] == 255 and m[5, 5] == 0
+    bad = rows["5/twin|5"]  # the reviewer preferred the twin: no artifact mask on the rendered loser
+    assert bad["artifact_mask"] is None and bad["defect_type"] is None

@@ -194,6 +194,8 @@
     const rows = Object.entries(S.meta.filters).map(([key, f]) => [f.label, d.attrs[key]]);
     if (d.label.handedness) rows.push(["handedness", d.label.handedness]);
     if (d.label.image_size) rows.push(["image", d.label.image_size.join(" \u00d7 ") + " px"]);
+    const defect = d.label.defect || (Array.isArray(d.label.defects) ? d.label.defects[0] : null);
+    if (defect && typeof defect === "object") rows.push(["twin defect", [defect.type, defect.description].filter(Boolean).join(": ")]);
     for (const [a, b] of rows) { const tr = el("tr"); tr.appendChild(el("td", null, a)); tr.appendChild(el("td", null, String(b))); tb.appendChild(tr); }
     $("pos").textContent = `${S.page * S.per + k + 1} / ${S.total}`;
     $("saved").textContent = "";
