@@ -19,7 +19,7 @@ class _ReviewGroup(click.Group):
     """``synth review DATASET`` runs ``serve``: a first argument that is no sub-command is a dataset."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and not args[0].startswith("-") and args[0] not in self.commands:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
             args = ["serve", *args]
         return super().parse_args(ctx, args)
 

@@ -109,3 +109,16 @@ def test_cli_public_host_warns_and_bad_reviewer_fails(review_ds: Path) -> None:
         out, err = p.communicate()
     assert "warning: --host 0.0.0.0 is not a loopback address" in err
     assert "synth review: http://" in out
+
+
+def test_cli_group_forms(review_ds: Path) -> None:
+    from click.testing import CliRunner
+
+    from synth.cli import cli
+
+    r = CliRunner().invoke(cli, ["review", "--help"])
+    assert r.exit_code == 0 and "merge" in r.output and "suggest" in r.output and "export" in r.output
+    r = CliRunner().invoke(cli, ["review", "serve", "--help"])
+    assert r.exit_code == 0 and "--reviewer" in r.output and "127.0.0.1" in r.output
+    r = CliRunner().invoke(cli, ["review", "--reviewer", "a/b", str(review_ds)])  # options before the dataset
+    assert r.exit_code != 0 and "reviewer" in r.output
