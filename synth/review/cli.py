@@ -102,7 +102,9 @@ def merge_cmd(dataset: str, out: str | None) -> None:
     if out:
         lines = [json.dumps({"id": m.id, "verdict": m.verdict, "rating": m.rating, "reasons": m.reasons,
                              "accept": m.n_accept, "reject": m.n_reject}) for m in merged.values()]
-        Path(out).write_text("\n".join(lines) + ("\n" if lines else ""), "utf-8")
+        from synth.dataset.layout import atomic_write
+
+        atomic_write(out, ("\n".join(lines) + ("\n" if lines else "")).encode())
         click.echo(f"wrote {out}")
 
 

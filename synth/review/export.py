@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import zlib
 from pathlib import Path
 from typing import Any
@@ -104,13 +106,31 @@ def export_pairs(root: str | os.PathLike[str], out: str | os.PathLike[str], seed
     if not rows:
         raise DatasetError(f"{root} has no human preference pairs (judge some in the review page's pairs mode"
                            + ("" if from_verdicts else ", or use --from-verdicts") + ")")
-    out_dir = prepare_out(out, force)
+    out_dir = Path(prepare_out(out, force))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    # Built in a hidden directory beside --out and moved into place when complete: an interrupted
+    # export never leaves a half-written package that looks complete.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
     try:
-        from synth.dataset.formats.preference import PreferenceRow, write_preference_parquet
-    except ImportError:  # the preference format module is not in this tree yet
-        _write_fallback(rows, out_dir, seed)
-    else:
-        write_preference_parquet((PreferenceRow(**r) for r in rows), out_dir, seed=seed)
+        try:
+            from synth.dataset.formats.preference import PreferenceRow, write_preference_parquet
+        except ImportError:  # the preference format module is not in this tree yet
+            _write_fallback(rows, tmp, seed)
+        else:
+            write_preference_parquet((PreferenceRow(**r) for r in rows), tmp, seed=seed)
+        if out_dir.is_dir() and not any(out_dir.iterdir()):
+            out_dir.rmdir()
+        if not out_dir.exists():
+            os.rename(tmp, out_dir)
+        else:  # --force into a non-empty directory: replace same-named files
+            for src in sorted(tmp.rglob("*")):
+                dst = out_dir / src.relative_to(tmp)
+                if src.is_dir():
+                    dst.mkdir(exist_ok=True)
+                else:
+                    os.replace(src, dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return len(rows)
 
 

@@ -105,6 +105,9 @@ def test_export_pairs_loads_with_datasets(review_ds: Path, tmp_path: Path) -> No
     r = CliRunner().invoke(cli, ["review", "export", str(review_ds), "--pairs", "--out", str(out), "--seed", "3"])
     assert r.exit_code == 0, r.output
     assert "wrote 2 pair(s)" in r.output
+    assert not list(tmp_path.glob(".pref.*"))  # the staging directory was renamed into place
+    r = CliRunner().invoke(cli, ["review", "export", str(review_ds), "--pairs", "--out", str(out)])
+    assert r.exit_code != 0 and "not empty" in r.output
     ds = datasets.load_dataset("parquet", data_files=str(out / "data" / "*.parquet"), split="train")
     cols = set(ds.column_names)
     assert {"caption", "jpg_0", "jpg_1", "label_0", "label_1", "artifact_mask", "defect_type", "image_0_uid", "image_1_uid"} <= cols
