@@ -2,8 +2,8 @@
 cuts that mode's share in the next job's plans by the stated formula.
 
 Formula: new weight = old * max(1 - r, 0.05); the expected share of mode m in the next job is
-w_m (1 - r_m) / sum_u w_u (1 - r_u). Checked on 1500 planned (not rendered) samples within 4
-binomial standard deviations.
+w_m (1 - r_m) / sum_u w_u (1 - r_u). Checked for the camera mode and the lighting kind on 1500
+planned (not rendered) samples within 4 binomial standard deviations.
 """
 
 from __future__ import annotations
@@ -24,24 +24,28 @@ from synth.review.report import wilson
 from synth.review.suggest import overlay_from_rates
 
 MODES = ("third_person", "egocentric", "selfie")
+KINDS = ("hdri", "sky", "studio")
 REJECT_P = {"third_person": 0.1, "egocentric": 0.1, "selfie": 0.8}
+REJECT_LIGHT_P = {"hdri": 0.05, "sky": 0.05, "studio": 0.6}
 
 
-def _labels_only_dataset(root: Path, n: int, seed: int) -> dict[int, str]:
-    """A dataset of labels only (what the review index reads): camera modes drawn with the default
-    mixture weights; returns {id: camera mode}."""
+def _labels_only_dataset(root: Path, n: int, seed: int) -> dict[int, tuple[str, str]]:
+    """A dataset of labels only (what the review index reads): camera modes and lighting kinds
+    drawn with the default mixture weights; returns {id: (camera mode, lighting kind)}."""
     rng = np.random.default_rng(seed)
     (root / "labels").mkdir(parents=True)
     base = JobConfig().to_dict()
     (root / "dataset.json").write_text(json.dumps({"config": base}))
     w = np.array([base["camera"][m] for m in MODES])
+    wl = np.array([base["lighting"][k] for k in KINDS])
     modes = {}
     lines = []
     for i in range(n):
         m = MODES[int(rng.choice(3, p=w / w.sum()))]
-        modes[i] = m
+        li = KINDS[int(rng.choice(3, p=wl / wl.sum()))]
+        modes[i] = (m, li)
         lab = {"id": i, "image_size": [64, 64], "gesture": {"name": "fist", "category": "grasp"},
-               "attributes": {"camera_mode": m, "lighting_type": "hdri", "monk_skin_tone": 1 + i % 10}}  # fmt: skip
+               "attributes": {"camera_mode": m, "lighting_type": li, "monk_skin_tone": 1 + i % 10}}  # fmt: skip
         rel = f"labels/{i:08d}.json"
         (root / rel).write_text(json.dumps(lab))
         lines.append(json.dumps({"id": i, "files": {"label": rel}, "sha256": {}, "bytes": {}}))
@@ -74,16 +78,17 @@ def test_overlay_cuts_the_rejected_mode_in_the_next_plans(tmp_path: Path) -> Non
     from synth.scene.plan import plan_sample
 
     root = tmp_path / "ds"
-    modes = _labels_only_dataset(root, 600, seed=11)
+    modes = _labels_only_dataset(root, 800, seed=11)
     rng = np.random.default_rng(12)
-    k = dict.fromkeys(MODES, 0)
-    n = dict.fromkeys(MODES, 0)
+    k = dict.fromkeys(MODES + KINDS, 0)
+    n = dict.fromkeys(MODES + KINDS, 0)
     lines = []
-    for i, m in modes.items():
-        rej = bool(rng.random() < REJECT_P[m])
+    for i, (m, li) in modes.items():  # a sample is rejected for its camera mode or for its lighting
+        rej = bool(rng.random() < REJECT_P[m]) or bool(rng.random() < REJECT_LIGHT_P[li])
         lines.append(json.dumps({"type": "review", "id": i, "verdict": "reject" if rej else "accept", "reviewer": "sim"}))
-        k[m] += rej
-        n[m] += 1
+        for v in (m, li):
+            k[v] += rej
+            n[v] += 1
     storage.review_path(root, "sim").parent.mkdir()
     storage.review_path(root, "sim").write_text("\n".join(lines) + "\n")  # the documented line format
     overlay_path = tmp_path / "overlay.yaml"
@@ -91,21 +96,32 @@ def test_overlay_cuts_the_rejected_mode_in_the_next_plans(tmp_path: Path) -> Non
     assert r.exit_code == 0, r.output
     overlay = yaml.safe_load(overlay_path.read_text())
     base = JobConfig().to_dict()["camera"]
-    rate = {m: k[m] / n[m] for m in MODES}
+    base_l = JobConfig().to_dict()["lighting"]
+    rate = {v: k[v] / n[v] for v in MODES + KINDS}
     for m in MODES:
         assert overlay["camera"][m] == pytest.approx(base[m] * (1 - rate[m]), rel=1e-5)
+    for li in KINDS:
+        assert overlay["lighting"][li] == pytest.approx(base_l[li] * (1 - rate[li]), rel=1e-5)
     w = {m: base[m] * (1 - rate[m]) for m in MODES}
     expected = w["selfie"] / sum(w.values())
     assert rate["selfie"] > 0.7 and expected < 0.1  # from 0.25 to under 0.1
+    wl = {li: base_l[li] * (1 - rate[li]) for li in KINDS}
+    expected_l = wl["studio"] / sum(wl.values())
+    assert rate["studio"] > 0.5 and expected_l < 0.13  # from 0.2
 
     cfg = JobConfig.load(overlay_path).replace(seed=7)
     rigs = load_rigs(cfg)
     sampler = job_pose_sampler(cfg)
     N = 1500
-    got = [plan_sample(cfg, i, rigs, sampler).camera_mode for i in range(N)]
-    share = got.count("selfie") / N
+    specs = [plan_sample(cfg, i, rigs, sampler) for i in range(N)]
+    share = [s.camera_mode for s in specs].count("selfie") / N
     sd = math.sqrt(expected * (1 - expected) / N)
     assert abs(share - expected) <= 4 * sd, (share, expected, sd)
+    share_l = [s.extra["lighting"].env.kind for s in specs].count("studio") / N
+    sd_l = math.sqrt(expected_l * (1 - expected_l) / N)
+    assert abs(share_l - expected_l) <= 4 * sd_l, (share_l, expected_l, sd_l)
+    print(f"selfie: reject rate {rate['selfie']:.3f}, share {share:.4f} planned vs {expected:.4f} expected (sd {sd:.4f}); "
+          f"studio: reject rate {rate['studio']:.3f}, share {share_l:.4f} vs {expected_l:.4f} (sd {sd_l:.4f})")
     # And the same planner without the overlay plans selfie at its configured 0.25.
     base_cfg = JobConfig().replace(seed=7)
     M = 500
