@@ -108,7 +108,8 @@ def _plot(rates: dict[str, dict[str, tuple[int, int]]], folder: Path) -> str | N
         items = sorted(d.items(), key=lambda x: -x[1][1])[:20][::-1]
         p = [kk / nn for _, (kk, nn) in items]
         ci = [wilson(kk, nn) for _, (kk, nn) in items]
-        err = [[pi - lo for pi, (lo, _) in zip(p, ci, strict=True)], [hi - pi for pi, (_, hi) in zip(p, ci, strict=True)]]
+        err = [[max(0.0, pi - lo) for pi, (lo, _) in zip(p, ci, strict=True)],
+               [max(0.0, hi - pi) for pi, (_, hi) in zip(p, ci, strict=True)]]  # fmt: skip
         ax.barh(range(len(items)), p, xerr=err, color="#e5484d", alpha=0.8, capsize=3, ecolor="#333")
         ax.set_yticks(range(len(items)), [f"{v} (n={nn})" for v, (_, nn) in items], fontsize=8)
         ax.set_xlim(0, 1)

@@ -58,12 +58,19 @@ def test_package_exclude_rejected_and_min_rating(review_ds: Path, tmp_path: Path
 
 
 def test_card_review_section(review_ds: Path) -> None:
-    for i in range(30):
-        _rv(review_ds, "a", i, "reject" if i % 3 == 0 else "accept", reasons=["skin"] if i % 3 == 0 else [])
+    from synth.review.index import build_index
+
+    gestures = {s["id"]: s["attrs"]["gesture"] for s in build_index(review_ds)}
+    first = gestures[0]
+    for i in range(30):  # every sample of sample 0's gesture rejected (rate 1: the interval's edge case)
+        rej = i % 3 == 0 or gestures[i] == first
+        _rv(review_ds, "a", i, "reject" if rej else "accept", reasons=["skin"] if i % 3 == 0 else [])
     r = CliRunner().invoke(cli, ["stats", str(review_ds)])
     assert r.exit_code == 0, r.output
     card = (review_ds / "README.md").read_text()
-    assert "## Human review" in card and "10 rejected" in card and "| unrealistic skin | 10 |" in card
+    n_rej = sum(i % 3 == 0 or gestures[i] == first for i in range(30))
+    assert "## Human review" in card and f"{n_rej} rejected" in card and "| unrealistic skin | 10 |" in card
+    assert f"| {first} | {sum(g == first for g in gestures.values())} |" in card and "| 100.0% |" in card
     assert "95 % interval" in card and "(card_plots/review_reject_rates.png)" in card
     png = (review_ds / "card_plots" / "review_reject_rates.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
