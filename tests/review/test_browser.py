@@ -75,8 +75,15 @@ def test_review_twenty_samples_with_the_keyboard(server, review_ds: Path, tmp_pa
                 page.keyboard.press("r")
                 page.keyboard.press("o")  # anatomically wrong pose
                 page.keyboard.press("2")
-                page.keyboard.press("ArrowRight")
                 expected[i] = {"verdict": "reject", "rating": 2, "reasons": ["bad_pose"]}
+                if i == 0:  # "other" with text: t focuses the note field, Enter saves it
+                    page.keyboard.press("t")
+                    page.wait_for_function("() => document.activeElement.id === 'note'")
+                    page.keyboard.type("thumb nail on the palm side")
+                    page.keyboard.press("Enter")
+                    expected[i]["reasons"] = ["bad_pose", "other"]
+                    expected[i]["note"] = "thumb nail on the palm side"
+                page.keyboard.press("ArrowRight")
             else:  # rate, then accept (accept moves to the next sample)
                 page.keyboard.press(str(1 + i % 5))
                 page.keyboard.press("a")
@@ -151,6 +158,7 @@ def test_review_twenty_samples_with_the_keyboard(server, review_ds: Path, tmp_pa
     for i, exp in expected.items():
         got = latest[i]
         assert (got["verdict"], got["rating"], got["reasons"]) == (exp["verdict"], exp["rating"], exp["reasons"]), (i, got)
+        assert got["note"] == exp.get("note", "")
     drag, click = latest[19]["regions"]
     assert drag == pytest.approx([20, 30, 51, 61], abs=1)  # image pixels, exclusive end
     assert click[0] <= 70 < click[2] and click[1] <= 10 < click[3] and click[2] - click[0] <= 6
