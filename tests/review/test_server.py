@@ -51,6 +51,7 @@ def test_page_and_api(server, review_ds: Path) -> None:
     "/view/4/../../dataset.json", "/view/4/label", "/view/4/rgb/../label", "/view/4/%2e%2e", "/view/../4/rgb",
     "/thumb/4/../../manifest.jsonl", "/view/999/rgb", "/thumb/-1", "/view/4/mesh", "/manifest.jsonl",
     "/rgb/00000004.png", "/reviews/alice.jsonl", "/.cache/review/index.json", "/view/4//etc/passwd",
+    "http://127.0.0.1/../dataset.json", "/view/4/%2e%2e%2f%2e%2e%2fdataset.json", "/view/4/rgb%00", "/static/app.js/../../cli.py",
 ])  # fmt: skip
 def test_path_traversal_is_404(server, path: str) -> None:
     status, body = _req(server, "GET", path)
