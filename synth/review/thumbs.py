@@ -64,8 +64,8 @@ def _png(img: np.ndarray) -> bytes:
 
 def view_png(path: Path, kind: str) -> bytes:
     """PNG bytes for showing one pass: ``parts`` as RGBA colours (transparent background),
-    ``depth`` colour-mapped (near = warm), ``normals`` as (n + 1) / 2, artifact masks as red RGBA;
-    other images as RGB."""
+    ``depth`` colour-mapped RGBA (near = warm, transparent where there is no surface), ``normals``
+    as (n + 1) / 2, artifact masks as red RGBA; other images as RGB."""
     from synth.dataset.imageio import read_image
 
     img = read_image(path)
@@ -82,8 +82,9 @@ def view_png(path: Path, kind: str) -> bytes:
     if kind == "depth":
         from synth.dataset.preview import _depth_thumb
 
-        d = img if img.ndim == 2 else img[..., 0]
-        return _png(_depth_thumb(np.asarray(d, np.float32)))
+        d = np.asarray(img if img.ndim == 2 else img[..., 0], np.float32)
+        rgba = np.dstack([_depth_thumb(d), np.where(d > 0, 255, 0).astype(np.uint8)])  # no surface: transparent
+        return _png(rgba)
     if kind == "normals":
         n = np.asarray(img, np.float32)[..., :3]
         out = np.clip((n + 1.0) * 127.5, 0, 255).astype(np.uint8)
