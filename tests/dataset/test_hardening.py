@@ -434,3 +434,8 @@ def test_existing_datasets_still_read(fake_dataset: Path) -> None:
     assert validate_dataset(fake_dataset).ok
     assert write_fake_dataset(fake_dataset, 8, seed=3) == []
     assert not (fake_dataset / ".lock").read_text()  # the lock records no holder once released
+
+
+def test_import_mano_help_says_the_pickle_is_read_restricted() -> None:
+    res = CliRunner().invoke(cli, ["models", "import-mano", "--help"])
+    assert res.exit_code == 0 and "restricted unpickler" in res.output
