@@ -300,6 +300,7 @@ class DatasetWriter:
         folder (one ``lstat`` per file), so reopening a large directory costs a manifest parse
         plus a directory listing; ``verify`` reads every file (see benchmarks/README.md).
         """
+        self._remove_root_temporaries()
         scan = scan_manifest(self.root)
         safe: dict[int, ManifestEntry] = {}
         reasons: list[str] = []
@@ -346,6 +347,19 @@ class DatasetWriter:
             assert self._dir is not None
             self._dir.write(MANIFEST, body, fsync=True)
         return set(complete)
+
+    def _remove_root_temporaries(self) -> None:
+        """Remove ``.dataset.json.*.tmp`` / ``.manifest.jsonl.*.tmp`` left by a killed writer (we hold
+        the exclusive lock, so no other writer's temporary can be in flight)."""
+        if self.shared_directory:
+            return
+        with os.scandir(self.root) as it:
+            for d in it:
+                if d.name.startswith((f".{DATASET_JSON}.", f".{MANIFEST}.")) and d.name.endswith(".tmp"):
+                    try:
+                        os.unlink(d.path)
+                    except OSError:
+                        pass
 
     def _hash_problem(self, e: ManifestEntry) -> str:
         for kind, rel in e.files.items():

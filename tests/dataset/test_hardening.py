@@ -439,3 +439,14 @@ def test_existing_datasets_still_read(fake_dataset: Path) -> None:
 def test_import_mano_help_says_the_pickle_is_read_restricted() -> None:
     res = CliRunner().invoke(cli, ["models", "import-mano", "--help"])
     assert res.exit_code == 0 and "restricted unpickler" in res.output
+
+
+def test_resume_removes_temporaries_left_by_a_killed_writer(tmp_path: Path) -> None:
+    out = tmp_path / "ds"
+    write_fake_dataset(out, 2)
+    left = [out / ".manifest.jsonl.4242.0a1b2c3d.tmp", out / ".dataset.json.4242.0a1b2c3d.tmp",
+            out / "rgb/.00000002.png.4242.0a1b2c3d.tmp"]  # fmt: skip
+    for p in left:
+        p.write_bytes(b"half")
+    assert write_fake_dataset(out, 3) == [2]
+    assert not _tmp_leftovers(out)
