@@ -450,3 +450,28 @@ def test_resume_removes_temporaries_left_by_a_killed_writer(tmp_path: Path) -> N
         p.write_bytes(b"half")
     assert write_fake_dataset(out, 3) == [2]
     assert not _tmp_leftovers(out)
+
+
+@pytest.mark.blender
+def test_real_render_resume_checks_sizes_and_with_verify_sha256(tmp_path: Path) -> None:
+    pytest.importorskip("bpy")
+    out = tmp_path / "ds"
+    cmd = [sys.executable, "-m", "synth.cli", "render", "--count", "2", "--resolution", "64", "--preset", "draft",
+           "--seed", "3", "--out", str(out)]  # fmt: skip
+    first = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    good = _tree(out)
+    png = out / "rgb/00000000.png"
+    png.write_bytes(png.read_bytes()[:-16])  # truncated
+    lab = out / "labels/00000001.json"
+    text = lab.read_text()
+    i = text.index('"caption": "') + len('"caption": "')
+    lab.write_text(text[:i] + ("X" if text[i] != "X" else "Y") + text[i + 1 :])  # same size, other bytes
+    res = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    assert res.returncode == 0 and "wrote 1 samples" in res.stdout, (res.stdout, res.stderr)
+    assert png.read_bytes() == good["rgb/00000000.png"]
+    assert lab.read_text() != good["labels/00000001.json"].decode()  # sizes alone cannot see this edit
+    res = subprocess.run([*cmd, "--verify"], env=_env(), capture_output=True, text=True)
+    assert res.returncode == 0 and "wrote 1 samples" in res.stdout, (res.stdout, res.stderr)
+    assert {k: v for k, v in _tree(out).items() if k != "manifest.jsonl"} == {k: v for k, v in good.items() if k != "manifest.jsonl"}
+    assert sorted(read_manifest(out)) == [0, 1] and validate_dataset(out).ok
