@@ -138,7 +138,9 @@ class ManifestEntry:
     @classmethod
     def from_json(cls, line: str) -> ManifestEntry:
         d = json.loads(line)
-        if not isinstance(d, dict) or not isinstance(d.get("id"), int) or not isinstance(d.get("files"), dict):
+        if not isinstance(d, dict) or not isinstance(d.get("id"), int) or isinstance(d["id"], bool) or d["id"] < 0:
+            raise ValueError("not a manifest entry")
+        if not isinstance(d.get("files"), dict) or not isinstance(d.get("sha256", {}), dict) or not isinstance(d.get("bytes", {}), dict):
             raise ValueError("not a manifest entry")
         return cls(int(d["id"]), dict(d["files"]), dict(d.get("sha256", {})), dict(d.get("bytes", {})))
 
@@ -432,7 +434,7 @@ class SafeDir:
         dfd = self.dir_fd(folder)
         tmp = temp_name(name)
         try:
-            os.link(src, tmp, dst_dir_fd=dfd, follow_symlinks=False)
+            os.link(src, tmp, dst_dir_fd=dfd, follow_symlinks=True)  # src was checked by safe_member_path
             os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
             tmp = ""
         except OSError as exc:

@@ -145,7 +145,7 @@ def validate_dataset(
 
 def _orphans(root: Path, entries: dict[int, ManifestEntry], rep: ValidationReport) -> None:
     """Sample files on disk that no manifest entry lists: an incomplete or dropped sample."""
-    listed = {rel for e in entries.values() for rel in e.files.values()}
+    listed = {rel for e in entries.values() for rel in e.files.values() if isinstance(rel, str)}
     orphan_ids: dict[str, list[str]] = {}
     for folder in sorted({f for f, _ in KINDS.values()}):
         d = root / folder

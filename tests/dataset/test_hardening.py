@@ -475,3 +475,19 @@ def test_real_render_resume_checks_sizes_and_with_verify_sha256(tmp_path: Path) 
     assert res.returncode == 0 and "wrote 1 samples" in res.stdout, (res.stdout, res.stderr)
     assert {k: v for k, v in _tree(out).items() if k != "manifest.jsonl"} == {k: v for k, v in good.items() if k != "manifest.jsonl"}
     assert sorted(read_manifest(out)) == [0, 1] and validate_dataset(out).ok
+
+
+def test_malformed_manifest_entries_are_reported_not_crashed_on(fake_dataset: Path) -> None:
+    lines = (fake_dataset / "manifest.jsonl").read_text().splitlines()
+    d = json.loads(lines[2])
+    d["files"]["rgb"] = {"not": "a path"}
+    lines[2] = json.dumps(d)
+    lines.append(json.dumps({"id": -4, "files": {"label": "labels/x.json"}}))
+    (fake_dataset / "manifest.jsonl").write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(cli, ["validate", str(fake_dataset)])
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit)  # a report, not a traceback
+    assert "00000002: sample 2: manifest path {'not': 'a path'} is not a non-empty string" in res.output
+    assert f"line {len(lines)} is not a valid manifest entry" in res.output
+    res = CliRunner().invoke(cli, ["package", str(fake_dataset), "--format", "webdataset", "--out", str(fake_dataset.parent / "p"),
+                                   "--skip-invalid", "--split", "none"])  # fmt: skip
+    assert res.exit_code == 0 and "skipped 1 invalid sample(s): ids 2" in res.output
