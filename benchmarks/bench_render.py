@@ -81,7 +81,7 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: 
     Args:
         world_map: the world importance-map resolution to build with (0: Cycles' automatic
             resolution, the behaviour before issue 17; None: the renderer's default).
-        realism: False builds the skin without the issue-17 palm lines and nail detail.
+        realism: False builds the skin without the issue-17 palm lines, nail detail and contact shading.
     Returns:
         mean wall / CPU seconds per labelled sample and per steady re-render, their ratios, and
         images/hour through the labelled pipeline (writer close included).
@@ -93,10 +93,10 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: 
     from synth.render.blender.renderer import _quiet_stdout
     from synth.render.job import RenderSession, dataset_meta
 
-    saved = appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL
+    saved = appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL, appearance.CONTACT_SHADING
     if world_map is not None:
         appearance.WORLD_MAP_RESOLUTION = world_map
-    appearance.PALM_LINES = appearance.NAIL_DETAIL = realism
+    appearance.PALM_LINES = appearance.NAIL_DETAIL = appearance.CONTACT_SHADING = realism
     try:
         session = RenderSession(cfg)
         writer = DatasetWriter(cfg.out, dataset_meta(cfg))
@@ -117,7 +117,8 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: 
         lab += _clock() - t
         session.close()
     finally:
-        appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL = saved
+        (appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL,
+         appearance.CONTACT_SHADING) = saved
     lab, steady = lab / n, steady / n
     return {"labelled_s": lab[0], "labelled_cpu_s": lab[1], "steady_s": steady[0], "steady_cpu_s": steady[1],
             "over_steady": lab[0] / steady[0], "over_steady_cpu": lab[1] / steady[1],
@@ -216,7 +217,7 @@ def main() -> None:
     ap.add_argument("--before", action="store_true",
                     help="also measure the pre-issue-17 world (automatic importance map) in the same run")
     ap.add_argument("--realism", action="store_true",
-                    help="also measure the skin without the palm lines and nail detail (their cost) in the same run")
+                    help="also measure the skin without palm lines, nail detail, contact shading (their cost)")
     ap.add_argument("--changes", action="store_true", help="cost of each kind of per-sample scene change")
     ap.add_argument("--per-process", type=int, default=3, help="images for the one-process-per-image timing")
     ap.add_argument("--presets", default="", help="also time run_job for these presets, e.g. draft,standard,high")
@@ -261,7 +262,7 @@ def main() -> None:
             if plain:
                 d_cpu = np.mean([r["labelled_cpu_s"] for r in now]) - np.mean([p["labelled_cpu_s"] for p in plain])
                 d_st = np.mean([r["steady_cpu_s"] for r in now]) - np.mean([p["steady_cpu_s"] for p in plain])
-                print(f"palm lines + nail detail cost {d_cpu:+.3f} CPU-s per labelled sample ({d_st:+.3f} on the "
+                print(f"palm lines + nail detail + contact shading cost {d_cpu:+.3f} CPU-s per labelled sample ({d_st:+.3f} on the "
                       f"steady re-render); 'plain' = without them", flush=True)
             if args.per_process:
                 pp = bench_per_process(make_cfg(args, f"{tmp}/pp", ["render.preset=draft"]), args.per_process)

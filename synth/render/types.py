@@ -24,6 +24,8 @@ class HandMesh:
             :func:`synth.scene.skin.palm_line_attributes`), or None.
         nail_u: ``(V,)`` position along each nail, 0 cuticle .. 1 free edge
             (:func:`synth.scene.skin.nail_coordinate`), or None.
+        rest_vertices: ``(V, 3)`` rest-pose vertices (metres) for the contact shading
+            (:func:`synth.scene.skin.contact_shading`), or None (no contact shading).
     """
 
     side: str
@@ -36,6 +38,7 @@ class HandMesh:
     crease_w: np.ndarray | None = None
     palm_lines: np.ndarray | None = None
     nail_u: np.ndarray | None = None
+    rest_vertices: np.ndarray | None = None
 
 
 def face_parts_from_vertex_parts(faces: np.ndarray, vertex_parts: np.ndarray) -> np.ndarray:

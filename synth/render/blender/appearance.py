@@ -27,12 +27,16 @@ CREASE_T_ATTR = "synth_crease_t"
 CREASE_W_ATTR = "synth_crease_w"
 LINE_ATTRS = ("synth_line_heart", "synth_line_head", "synth_line_life")
 NAIL_U_ATTR = "synth_nail_u"
+CONTACT_ATTR = "synth_contact"
+#: Darkening of the skin where it touches another part of the hand (contact weight 1).
+CONTACT_DARKEN = 0.9
 #: Half-width (1/e) of the heart / head / life lines of the palm (metres).
 PALM_LINE_WIDTH_M = 0.0007
 #: Build the skin group with the palm lines / the nail lunula, free edge and crisp border
 #: (``benchmarks/bench_render.py --realism`` turns them off to measure their cost).
 PALM_LINES = True
 NAIL_DETAIL = True
+CONTACT_SHADING = True
 #: Spacing of the fine wrinkles across the back of a knuckle (metres).
 WRINKLE_SPACING_M = 0.0016
 #: Half-width (1/e) of the palmar flexion crease (metres).
@@ -202,7 +206,15 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     skin.inputs["Subsurface Scale"].default_value = 1.0
     skin.inputs["Specular IOR Level"].default_value = 0.5
     skin.inputs["Coat Weight"].default_value = 0.05
-    L.new(darker.outputs[2], skin.inputs["Base Color"])
+    if CONTACT_SHADING:  # the shadowed gap where fingers touch each other or the palm (per sample)
+        contact = N.new("ShaderNodeMix")
+        contact.data_type, contact.blend_type = "RGBA", "MULTIPLY"
+        L.new(op("MULTIPLY", op("SQRT", attr(CONTACT_ATTR)), value=CONTACT_DARKEN), contact.inputs["Factor"])
+        L.new(darker.outputs[2], contact.inputs[6])
+        contact.inputs[7].default_value = (0.25, 0.14, 0.12, 1.0)
+        L.new(contact.outputs[2], skin.inputs["Base Color"])
+    else:
+        L.new(darker.outputs[2], skin.inputs["Base Color"])
     # roughness varies over the skin (oilier / drier patches): the sample's roughness +-0.08
     rough_base = N.new("ShaderNodeValue")
     rough_noise = N.new("ShaderNodeTexNoise")
@@ -295,9 +307,15 @@ def add_skin_attributes(mesh: Any, palm: np.ndarray, nail: np.ndarray, crease_t:
     lines = [far] * 3 if palm_lines is None else [palm_lines[:, c] for c in range(3)]
     for name, values in ((PALM_ATTR, palm), (NAIL_ATTR, nail), (CREASE_T_ATTR, zeros if crease_t is None else crease_t),
                          (CREASE_W_ATTR, zeros if crease_w is None else crease_w),
-                         (NAIL_U_ATTR, zeros if nail_u is None else nail_u), *zip(LINE_ATTRS, lines, strict=True)):
+                         (NAIL_U_ATTR, zeros if nail_u is None else nail_u), (CONTACT_ATTR, zeros),
+                         *zip(LINE_ATTRS, lines, strict=True)):
         attr = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
         attr.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
+
+
+def set_contact(mesh: Any, contact: np.ndarray) -> None:
+    """Per-sample contact weights ``(V,)`` (:func:`synth.scene.skin.contact_shading`)."""
+    mesh.attributes[CONTACT_ATTR].data.foreach_set("value", np.ascontiguousarray(contact, dtype=np.float32))
 
 
 # ---- world --------------------------------------------------------------------------------

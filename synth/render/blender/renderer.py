@@ -350,6 +350,19 @@ class BlenderRenderer:
             obj.hide_render = s != side
         mesh = self.objects[side].data
         mesh.vertices.foreach_set("co", np.ascontiguousarray(vertices, dtype=np.float32).ravel())
+        hm = self.meshes[side]
+        if hm.rest_vertices is not None and hm.palm is not None and "synth_contact" in mesh.attributes:
+            from synth.render.blender.appearance import set_contact
+            from synth.scene.skin import contact_shading
+
+            if not hasattr(self, "_vertex_parts"):
+                self._vertex_parts = {}
+            if side not in self._vertex_parts:
+                vp = np.zeros(len(hm.rest_vertices), dtype=np.int64)
+                vp[hm.faces.ravel()] = np.repeat(hm.face_parts, 3)
+                self._vertex_parts[side] = vp
+            set_contact(mesh, contact_shading(np.asarray(vertices, dtype=np.float64), hm.rest_vertices,
+                                              self._vertex_parts[side]))
         mesh.update()
         self._update_props(spec)
 
