@@ -84,8 +84,11 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     """A node group with one shader output: subsurface skin whose albedo blends from the back
     of the hand to the palm by the ``synth_palm`` vertex attribute, with procedural pores
     (bump), tone and roughness variation, knuckle wrinkles and palmar flexion creases (bump and
-    darkening from the ``synth_crease_t`` / ``synth_crease_w`` attributes), mixed with a glossy
-    nail material by ``synth_nail``."""
+    darkening from the ``synth_crease_t`` / ``synth_crease_w`` attributes), the heart, head and
+    life lines of the palm (Gaussian grooves of the ``synth_line_*`` signed distances), contact
+    shading (``synth_contact``, refreshed per sample: the gaps between touching fingers), mixed
+    with a glossy nail material by a sharpened ``synth_nail`` whose colour has a lunula and a free
+    edge along ``synth_nail_u``."""
     bpy = _bpy()
     g = bpy.data.node_groups.new(name, "ShaderNodeTree")
     g.interface.new_socket("BSDF", in_out="OUTPUT", socket_type="NodeSocketShader")

@@ -20,6 +20,12 @@ machines) filters every pass, and has no material-index pass: parts come from an
 each part material, and ``filter_width`` defaults to 0.01 px for EEVEE so labels stay exact
 (measured at 64 px: part mask identical to Cycles', median depth difference 0.003 mm).
 
+Per sample only values change (vertex positions and the skin's contact attribute, camera, node
+input values, lights, the prop pool's meshes); nothing is rebuilt. The one costly sync left was the
+world's light importance map, which Cycles re-evaluates whenever any world value changes: it is
+fixed at :data:`synth.render.blender.appearance.WORLD_MAP_RESOLUTION` (256 x 128) instead of the
+HDRI's size (1.4 CPU-s per sample before; see ``benchmarks/README.md``).
+
 Held objects (``spec.props``): a pool of :data:`MAX_PROPS` mesh objects is built once; per sample
 each used slot's mesh is refilled from the spec's arrays (``clear_geometry`` + ``foreach_set``, no
 operators: topology changes with the prop), edges sharper than :data:`SHARP_EDGE_DEG` are marked
