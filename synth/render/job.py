@@ -73,14 +73,17 @@ def load_rigs(cfg: JobConfig) -> dict[str, HandRig]:
 def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
     """Static render topology per side: the rig's triangles, smooth-shaded, no subdivision (so
     the saved mesh, the keypoints and the rendered surface are the same geometry)."""
-    from synth.scene.skin import crease_attributes, skin_attributes
+    from synth.hand.skinning import forward
+    from synth.scene.skin import crease_attributes, nail_coordinate, palm_line_attributes, skin_attributes
 
     out = {}
     for s, r in rigs.items():
         palm, nail = skin_attributes(r)
         ct, cw = crease_attributes(r)
         out[s] = HandMesh(side=s, faces=r.faces.astype(np.int64), face_parts=face_parts_from_vertex_parts(r.faces, r.parts),
-                          face_uvs=r.face_uvs, palm=palm, nail=nail, crease_t=ct, crease_w=cw)
+                          face_uvs=r.face_uvs, palm=palm, nail=nail, crease_t=ct, crease_w=cw,
+                          palm_lines=palm_line_attributes(r, palm), nail_u=nail_coordinate(r),
+                          rest_vertices=forward(r).vertices)
     return out
 
 
@@ -416,6 +419,7 @@ def run_job(
     progress: Callable[[int], None] | None = None,
     resume: bool = True,
     force: bool = False,
+    verify: bool = False,
 ) -> JobStats:
     """Render the job's samples into ``cfg.out`` with the dataset writer.
 
@@ -425,6 +429,7 @@ def run_job(
         progress: called with each written id.
         resume: skip ids already complete in the output directory.
         force: resume even into a directory made by a different config.
+        verify: on resume, check the sha256 of every existing file (sizes are always checked).
     """
     from synth.dataset.writer import DatasetWriter
 
@@ -434,7 +439,7 @@ def run_job(
     ids = list(range(cfg.start, cfg.start + cfg.count)) if ids is None else list(ids)
     stats = JobStats()
     session = RenderSession(cfg)  # before the writer: a bad model or gesture name leaves no directory
-    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force)
+    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force, verify=verify)
     from synth.farm.blas import blas_threads
 
     try:
