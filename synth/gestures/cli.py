@@ -38,10 +38,31 @@ def gestures_group() -> None:
 @gestures_group.command("list")
 @click.option("--category", "-c", default=None, help="Only this category (grasp, sign, emblem, device, counting).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {name, category, description, tags, ...}.")
-def list_cmd(category: str | None, as_json: bool) -> None:
+@click.option("--two-hand", "two_hand", is_flag=True,
+              help="List the two-hand gestures (assets/gestures/two_hand: interacting, sign, fingerspelling, "
+                   "manipulation) instead.")
+def list_cmd(category: str | None, as_json: bool, two_hand: bool) -> None:
     """List gestures."""
     from synth.gestures.library import GestureError
 
+    if two_hand:
+        from synth.gestures.bimanual import CATEGORIES, load_two_hand
+
+        try:
+            items2 = load_two_hand()
+        except GestureError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if category is not None and category not in CATEGORIES:
+            raise click.UsageError(f"unknown two-hand category {category!r}; expected one of {', '.join(CATEGORIES)}")
+        items2 = [g for g in items2 if category is None or g.category == category]
+        if as_json:
+            click.echo(json.dumps([g.to_dict() for g in items2], indent=1))
+            return
+        width = max(len(g.name) for g in items2)
+        for g in items2:
+            click.echo(f"{g.name:<{width}}  {g.category:<14} {g.description}")
+        click.echo(f"{len(items2)} two-hand gestures", err=True)
+        return
     lib = _library()
     try:
         items = lib.in_category(category) if category else list(lib)
