@@ -26,7 +26,8 @@ between the wrists) until the meshes touch.
 Measured on the two posed meshes (:func:`measure`): each contact's signed surface distance
 (negative: penetration), the inter-hand penetration depth (vertices of one hand inside the
 other's closed surface, by winding number, and their depth), and the contact labels (vertices of
-each hand within :data:`TOUCH_DIST` of the other). :func:`solve_placement` refines the
+each hand within :data:`TOUCH_DIST` of the other, and the corners of the triangles the other
+hand's touching vertices are nearest to). :func:`solve_placement` refines the
 left hand's 6-DoF placement by least squares so that every contact is reached (|d| <= 2 mm) and
 the hands do not interpenetrate by more than 2 mm; ``synth gestures solve-two-hand --write``
 stores the solved placement in the YAML.
@@ -350,7 +351,8 @@ class PairMeasure:
     Attributes:
         contacts: ``(right_region, left_region) -> signed surface distance``.
         penetration: deepest vertex of either hand inside the other.
-        touching_right, touching_left: vertex ids of each hand within :data:`TOUCH_DIST` of the other.
+        touching_right, touching_left: vertex ids of each hand within :data:`TOUCH_DIST` of the
+            other, plus the corners of the triangle nearest to each such vertex of the other hand.
     """
 
     contacts: dict[tuple[str, str], float]
@@ -402,7 +404,25 @@ def measure(g: TwoHandGesture, vr: np.ndarray, vl: np.ndarray, rig_r: object, ri
 
             tri_r = vr[fr[np.isin(fr, reg_r[a]).any(axis=1)]]
             contacts[(a, b)] = float(_closest_dist(vl[reg_l[b]], tri_r).min())
-    return PairMeasure(contacts, pen, np.nonzero(sr <= TOUCH_DIST)[0], np.nonzero(sl <= TOUCH_DIST)[0])
+    tr, tl = np.nonzero(sr <= TOUCH_DIST)[0], np.nonzero(sl <= TOUCH_DIST)[0]
+    # a vertex touching the inside of a large triangle of the other hand: label that triangle's
+    # corners too, so that both hands of a contact carry labels
+    tl_extra = fl[_closest_faces(vr[tr], vl[fl])].reshape(-1) if len(tr) else np.zeros(0, int)
+    tr_extra = fr[_closest_faces(vl[tl], vr[fr])].reshape(-1) if len(tl) else np.zeros(0, int)
+    return PairMeasure(contacts, pen, np.union1d(tr, tr_extra), np.union1d(tl, tl_extra))
+
+
+def _closest_faces(points: np.ndarray, tris: np.ndarray) -> np.ndarray:
+    """Index ``(N,)`` of the triangle of ``tris`` ``(F, 3, 3)`` closest to each point ``(N, 3)``."""
+    import trimesh
+
+    cen = tris.mean(axis=1)
+    out = np.empty(len(points), dtype=np.int64)
+    for k, p in enumerate(points):
+        cand = np.argsort(((cen - p) ** 2).sum(-1))[:24]
+        cp = trimesh.triangles.closest_point(tris[cand], np.repeat(p[None], len(cand), axis=0))
+        out[k] = cand[int(np.argmin(((cp - p) ** 2).sum(-1)))]
+    return out
 
 
 def approach(g: TwoHandGesture, rig_r: object, rig_l: object, direction: np.ndarray | None = None,
@@ -417,7 +437,8 @@ def approach(g: TwoHandGesture, rig_r: object, rig_l: object, direction: np.ndar
         w, v = np.linalg.eigh(0.5 * (M + M.T))
         if w.min() < -0.5 and np.allclose(M, M.T, atol=1e-6):
             n = v[:, int(np.argmin(w))]
-            if n @ T0[:3, 3] < 0:  # point from the right hand toward the left one
+            vr0, vl1 = posed_pair(g, rig_r, rig_l)
+            if n @ (vl1.mean(axis=0) - vr0.mean(axis=0)) < 0:  # from the right hand toward the left one
                 n = -n
         else:  # from the right region of the first contact toward the left one
             a, b = g.contacts[0]

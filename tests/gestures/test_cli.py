@@ -78,7 +78,7 @@ def test_list_two_hand():
     r = run("gestures", "list", "--two-hand", "--json")
     assert r.exit_code == 0, r.output
     items = json.loads(r.stdout)
-    assert len(items) >= 56 and {it["category"] for it in items} == {"interacting", "sign", "fingerspelling",
+    assert len(items) >= 60 and {it["category"] for it in items} == {"interacting", "sign", "fingerspelling",
                                                                      "manipulation"}
     signs = [it for it in items if it["category"] == "sign"]
     assert len(signs) >= 20 and all(it["references"] for it in signs)
