@@ -437,8 +437,15 @@ def run_job(
     writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force)
     from synth.farm.blas import blas_threads
 
+    twins = None
+    if cfg.defects.fraction > 0:  # defect twins: OUT/twins/, same ids (synth.defects.twin)
+        from synth.defects.twin import TwinWriter
+
+        twins = TwinWriter(cfg, session, resume=resume, force=force)
     try:
         done = writer.completed_ids()
+        if twins is not None:  # a sample whose twin is missing is rendered again (same bytes)
+            done = {i for i in done if not twins.pending(i)}
         stats.skipped = [i for i in ids if i in done]
         for i in ids:
             if i in done:
@@ -449,11 +456,16 @@ def run_job(
             stats.render_seconds += time.perf_counter() - t
             images, extra = session.files(s)
             writer.write_sample(i, images, s.label, extra)
+            if twins is not None:
+                with blas_threads(1):
+                    twins.after_sample(i, s)
             stats.written.append(i)
             if progress is not None:
                 progress(i)
     finally:
         session.close()
         writer.close()
+        if twins is not None:
+            twins.close()
     stats.seconds = time.perf_counter() - t0
     return stats
