@@ -15,7 +15,7 @@ Operations (finger ids: 0 thumb .. 4 pinky, :data:`synth.hand.anatomy.FINGERS` o
 * ``missing_finger``: the finger's triangles are removed and the hole is closed with a low dome
   (palm part id), the finger's four keypoints become NaN.
 * ``fused_fingers``: two adjacent fingers move toward each other by ``alpha / 2`` of the rigid
-  map between corresponding bones (``alpha = 0.75 + 0.2 * severity``), blended by each vertex's
+  map between corresponding bones (``alpha = 0.85 + 0.15 * severity``), blended by each vertex's
   skin weights on the finger's bones, so the gap closes and the two read as one wide digit.
 * ``hyperextension``: one joint is posed past its limit in :data:`synth.hand.anatomy.LIMITS_DEG`
   (``backward``: flexion below the minimum; ``sideways``: abduction beyond the range) by
@@ -258,7 +258,7 @@ def fused_fingers(b: _Base, root: np.ndarray, d: Defect) -> DefectMesh:
     coeffs = np.atleast_2d(rig.shape_coefficients(rig.shape_params(b.posed_shape)))[0]  # type: ignore[attr-defined]
     S = rig.joint_shape_dirs.shape[0]
     j_rest = rig.rest_joints + (coeffs @ rig.joint_shape_dirs.reshape(S, -1)).reshape(-1, 3)
-    alpha = 0.75 + 0.2 * d.severity
+    alpha = 0.85 + 0.15 * d.severity
     W = rig.skin_weights.astype(np.float64)
     V = b.V.copy()
     kp = b.kp.copy()
