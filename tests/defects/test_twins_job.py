@@ -102,3 +102,37 @@ def test_artifact_mask_matches_ray_cast(jobs):
             ious.append(inter / union)
     assert ious
     assert min(ious) >= 0.99, ious
+
+
+@pytest.mark.parametrize("fmt", ["preference", "inpaint", "feedback"])
+def test_t2i_packages_load_with_datasets(jobs, tmp_path, fmt):
+    datasets = pytest.importorskip("datasets")
+    from synth.dataset.package import package
+
+    _, b = jobs
+    counts = package(b, fmt, tmp_path / fmt, {"train": 1.0})
+    ds = datasets.load_dataset("parquet", data_files=str(tmp_path / fmt / "data" / "*.parquet"), split="train")
+    n = 6 * (2 if fmt == "feedback" else 1)
+    assert len(ds) == counts["train"] == n
+    r = ds[0]
+    if fmt == "preference":
+        assert {r["label_0"], r["label_1"]} == {0.0, 1.0} and r["defect_type"]
+        assert np.asarray(r["artifact_mask"]).max() == 255
+    elif fmt == "inpaint":
+        assert ds.column_names[:3] == ["image", "conditioning_image", "text"]
+        m = np.asarray(r["mask"])
+        assert m.max() == 255 and 0 < (m == 255).mean() < 0.9
+        assert np.asarray(r["input_image"]).shape == np.asarray(r["image"]).shape
+    else:
+        scores = sorted(ds["artifact_score"])
+        assert scores[-1] == 1.0 and scores[0] <= 0.4
+        assert max(np.asarray(x).max() for x in ds["artifact_map"]) == 255
+
+
+def test_package_refuses_without_twins(jobs, tmp_path):
+    from synth.dataset.layout import DatasetError
+    from synth.dataset.package import package
+
+    a, _ = jobs
+    with pytest.raises(DatasetError, match="defects-fraction"):
+        package(a, "preference", tmp_path / "p", {"train": 1.0})
