@@ -13,8 +13,7 @@ import time
 import numpy as np
 
 from synth.config import JobConfig
-from synth.defects.ops import apply_defect
-from synth.defects.twin import draw_defect, render_twin, twin_hand_mesh
+from synth.defects.twin import choose_twin, render_twin, twin_hand_mesh
 from synth.farm.blas import blas_threads
 from synth.render.job import RenderSession
 
@@ -33,10 +32,9 @@ def main() -> None:
             t = time.perf_counter()
             s = session.render(i)
             main_t.append(time.perf_counter() - t)
-            d = draw_defect(cfg.seed, i, 1.0)
             t = time.perf_counter()
             spec = s.spec
-            dm = apply_defect(session.rigs[spec.hand.side], spec.hand.shape, spec.hand.pose_deg, spec.hand.root, d)
+            _, dm = choose_twin(session.rigs[spec.hand.side], spec, s.vertices, s.passes.depth, cfg.seed, i, 1.0)
             render_twin(session.renderer, spec, twin_hand_mesh(session.meshes[spec.hand.side], dm), dm.vertices)
             twin_t.append(time.perf_counter() - t)
     session.close()

@@ -40,11 +40,58 @@ TWIN_DIR = "twins"
 ORDINAL_FINGER = {0: "thumb", 1: "index finger", 2: "middle finger", 3: "ring finger", 4: "little finger"}
 
 
+#: Candidate defects tried per sample until one is visible (:func:`visible_change`).
+MAX_CANDIDATES = 8
+#: A defect is visible when at least this many changed surface points are seen by the camera.
+MIN_VISIBLE_POINTS = 30
+
+
 def draw_defect(seed: int, i: int, fraction: float) -> Defect | None:
-    """The defect of sample ``i`` (None when it gets no twin), from its own stream."""
+    """The first defect candidate of sample ``i`` (None when it gets no twin), from its own stream."""
+    return next(iter(defect_candidates(seed, i, fraction)), None)
+
+
+def defect_candidates(seed: int, i: int, fraction: float, n: int = MAX_CANDIDATES) -> list[Defect]:
+    """Up to ``n`` defect candidates of sample ``i`` (empty when it gets no twin), all drawn from
+    its own stream ``SeedSequence([seed, i, DEFECT_STREAM])``: the twin uses the first one the
+    camera sees (:func:`visible_change`)."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(i), DEFECT_STREAM]))
     if not rng.random() < fraction:
-        return None
+        return []
+    return [_draw(rng) for _ in range(n)]
+
+
+def visible_change(dm: DefectMesh, correct_vertices: np.ndarray, depth: np.ndarray, K: np.ndarray,
+                   world_to_cam: np.ndarray, tol: float = 3e-3) -> int:
+    """How many changed surface points of a twin the camera sees, judged against the correct
+    sample's depth pass ``(H, W)`` (before rendering the twin): twin vertices that moved more than
+    1 mm from their source (or are new) and lie in front of, or within ``tol`` of, the correct
+    surface or over background; plus correct vertices that moved or were removed and are on
+    the visible correct surface (within ``tol``)."""
+    H, W = depth.shape
+    R, t = world_to_cam[:3, :3], world_to_cam[:3, 3]
+
+    def seen(P: np.ndarray, front_only: bool) -> int:
+        if not len(P):
+            return 0
+        pc = P @ R.T + t
+        ok = pc[:, 2] > 1e-6
+        uv = (pc[ok] @ K.T)[:, :2] / pc[ok, 2:3]
+        u, v = np.rint(uv[:, 0]).astype(int), np.rint(uv[:, 1]).astype(int)
+        inside = (u >= 0) & (u < W) & (v >= 0) & (v < H)
+        z = pc[ok, 2][inside]
+        d = depth[v[inside], u[inside]]
+        if front_only:
+            return int(((d == 0) | (z < d + tol)).sum())
+        return int(((d > 0) & (np.abs(z - d) < tol)).sum())
+
+    moved = np.linalg.norm(dm.vertices - correct_vertices[dm.vertex_source], axis=1) > 1e-3
+    gone = np.ones(len(correct_vertices), bool)
+    gone[dm.vertex_source[~moved]] = False
+    return seen(dm.vertices[moved], True) + seen(correct_vertices[gone], False)
+
+
+def _draw(rng: np.random.Generator) -> Defect:
     kind = TYPES[int(rng.integers(len(TYPES)))]
     sev = float(rng.random())
     if kind == "extra_finger":
@@ -114,6 +161,25 @@ def render_twin(renderer: Any, spec: Any, hm: HandMesh, vertices: np.ndarray) ->
         renderer.meshes = meshes
 
 
+def choose_twin(rig: Any, spec: Any, correct_vertices: np.ndarray, depth: np.ndarray, seed: int, i: int,
+                fraction: float) -> tuple[Defect, DefectMesh]:
+    """The twin of sample ``i``: the first of its :func:`defect_candidates` with at least
+    :data:`MIN_VISIBLE_POINTS` visible changed points (else the most visible candidate). The
+    record gets ``candidate`` (index tried) and ``visible_points``."""
+    best: tuple[int, int, Defect, DefectMesh] | None = None
+    for k, d in enumerate(defect_candidates(seed, i, fraction)):
+        dm = apply_defect(rig, spec.hand.shape, spec.hand.pose_deg, spec.hand.root, d)
+        n = visible_change(dm, correct_vertices, depth, spec.camera.K, spec.camera.world_to_cam)
+        if best is None or n > best[0]:
+            best = (n, k, d, dm)
+        if n >= MIN_VISIBLE_POINTS:
+            break
+    assert best is not None
+    n, k, d, dm = best
+    dm.record.update(candidate=k, visible_points=n)
+    return d, dm
+
+
 def _kp_json(a: np.ndarray) -> list[list[float] | None]:
     return [None if np.isnan(r).any() else [float(x) for x in r] for r in a]
 
@@ -143,13 +209,12 @@ class TwinWriter:
         """Render and write the twin of the just-rendered sample ``s`` (id ``i``); False when it has none."""
         import time
 
-        d = draw_defect(self.cfg.seed, i, self.cfg.defects.fraction)
-        if d is None or i in self.done:
+        if i in self.done or draw_defect(self.cfg.seed, i, self.cfg.defects.fraction) is None:
             return False
         t = time.perf_counter()
         spec = s.spec
         rig = self.session.rigs[spec.hand.side]
-        dm = apply_defect(rig, spec.hand.shape, spec.hand.pose_deg, spec.hand.root, d)
+        d, dm = choose_twin(rig, spec, s.vertices, s.passes.depth, self.cfg.seed, i, self.cfg.defects.fraction)
         hm = twin_hand_mesh(self.session.meshes[spec.hand.side], dm)
         passes = render_twin(self.session.renderer, spec, hm, dm.vertices)
         if "post" in spec.extra:

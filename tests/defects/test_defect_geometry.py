@@ -43,7 +43,7 @@ def _tip_extremities(V: np.ndarray, F: np.ndarray, kp: np.ndarray, side: str, t:
     d = d - (d @ n)[:, None] * n
     rr = np.linalg.norm(d, axis=1)
     axis = (kp[9] - kp[0]) / np.linalg.norm(kp[9] - kp[0])
-    rr[(V - kp[0]) @ axis < 0.0] = 0
+    rr[(V - kp[0]) @ axis < 0.35 * np.linalg.norm(kp[9] - kp[0])] = 0  # the wrist side is not a digit
     keep = rr > t
     e = np.concatenate([F[:, [0, 1]], F[:, [1, 2]], F[:, [2, 0]]])
     e = e[keep[e[:, 0]] & keep[e[:, 1]]]
@@ -113,9 +113,8 @@ def test_defect_is_closed_and_counts_digits(rig, d):
     base = _tip_extremities(p.vertices, rig.faces, p.keypoints, "right")
     assert base == 5
     expected = {"extra_finger": 6, "extra_thumb": 6, "missing_finger": 4, "fused_fingers": 4}.get(d.type, 5)
-    if d.type != "thumb_wrong_side":  # the count sees the mirrored thumb and its stump (see report)
-        n = _tip_extremities(dm.vertices, dm.faces, p.keypoints, "right")
-        assert n == expected, (d.type, n)
+    n = _tip_extremities(dm.vertices, dm.faces, p.keypoints, "right")
+    assert n == expected, (d.type, n)
     assert dm.record["digits"] == expected
     if d.type == "missing_finger":
         assert np.isnan(dm.keypoints[finger_keypoints(d.fingers[0])]).all()
