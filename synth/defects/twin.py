@@ -41,9 +41,10 @@ ORDINAL_FINGER = {0: "thumb", 1: "index finger", 2: "middle finger", 3: "ring fi
 
 
 #: Candidate defects tried per sample until one is visible (:func:`visible_change`).
-MAX_CANDIDATES = 8
-#: A defect is visible when at least this many changed surface points are seen by the camera.
-MIN_VISIBLE_POINTS = 30
+MAX_CANDIDATES = 12
+#: A candidate is visible when its estimated artifact area (:func:`visible_change`) is at least
+#: this fraction of the same estimate for the whole visible hand (:func:`visible_hand_area`).
+MIN_VISIBLE_FRACTION = 0.2
 
 
 def draw_defect(seed: int, i: int, fraction: float) -> Defect | None:
@@ -54,7 +55,7 @@ def draw_defect(seed: int, i: int, fraction: float) -> Defect | None:
 def defect_candidates(seed: int, i: int, fraction: float, n: int = MAX_CANDIDATES) -> list[Defect]:
     """Up to ``n`` defect candidates of sample ``i`` (empty when it gets no twin), all drawn from
     its own stream ``SeedSequence([seed, i, DEFECT_STREAM])``: the twin uses the first one the
-    camera sees (:func:`visible_change`)."""
+    camera sees well (:func:`choose_twin`)."""
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(i), DEFECT_STREAM]))
     if not rng.random() < fraction:
         return []
@@ -63,32 +64,47 @@ def defect_candidates(seed: int, i: int, fraction: float, n: int = MAX_CANDIDATE
 
 def visible_change(dm: DefectMesh, correct_vertices: np.ndarray, depth: np.ndarray, K: np.ndarray,
                    world_to_cam: np.ndarray, tol: float = 3e-3) -> int:
-    """How many changed surface points of a twin the camera sees, judged against the correct
-    sample's depth pass ``(H, W)`` (before rendering the twin): twin vertices that moved more than
-    1 mm from their source (or are new) and lie in front of, or within ``tol`` of, the correct
-    surface or over background; plus correct vertices that moved or were removed and are on
-    the visible correct surface (within ``tol``)."""
-    H, W = depth.shape
-    R, t = world_to_cam[:3, :3], world_to_cam[:3, 3]
-
-    def seen(P: np.ndarray, front_only: bool) -> int:
-        if not len(P):
-            return 0
-        pc = P @ R.T + t
-        ok = pc[:, 2] > 1e-6
-        uv = (pc[ok] @ K.T)[:, :2] / pc[ok, 2:3]
-        u, v = np.rint(uv[:, 0]).astype(int), np.rint(uv[:, 1]).astype(int)
-        inside = (u >= 0) & (u < W) & (v >= 0) & (v < H)
-        z = pc[ok, 2][inside]
-        d = depth[v[inside], u[inside]]
-        if front_only:
-            return int(((d == 0) | (z < d + tol)).sum())
-        return int(((d > 0) & (np.abs(z - d) < tol)).sum())
-
+    """Estimated artifact area (pixels) of a twin, judged against the correct sample's depth pass
+    ``(H, W)`` before rendering the twin: the distinct pixels (each grown to its 3x3
+    neighbourhood) under the changed surface points the camera sees -- twin vertices that moved
+    more than 1 mm from their source (or are new) and lie in front of, or within ``tol`` of, the
+    correct surface or over background; and correct vertices that moved or were removed and lie
+    on the visible correct surface (within ``tol``)."""
     moved = np.linalg.norm(dm.vertices - correct_vertices[dm.vertex_source], axis=1) > 1e-3
     gone = np.ones(len(correct_vertices), bool)
     gone[dm.vertex_source[~moved]] = False
-    return seen(dm.vertices[moved], True) + seen(correct_vertices[gone], False)
+    return _visible_area(dm.vertices[moved], correct_vertices[gone], depth, K, world_to_cam, tol)
+
+
+def _visible_area(new_points: np.ndarray, old_points: np.ndarray, depth: np.ndarray, K: np.ndarray,
+                  world_to_cam: np.ndarray, tol: float = 3e-3) -> int:
+    H, W = depth.shape
+    R, t = world_to_cam[:3, :3], world_to_cam[:3, 3]
+    hit = np.zeros((H, W), bool)
+
+    def mark(P: np.ndarray, front_only: bool) -> None:
+        if not len(P):
+            return
+        pc = P @ R.T + t
+        pc = pc[pc[:, 2] > 1e-6]
+        uv = (pc @ K.T)[:, :2] / pc[:, 2:3]
+        u, v = np.rint(uv[:, 0]).astype(int), np.rint(uv[:, 1]).astype(int)
+        inside = (u >= 0) & (u < W) & (v >= 0) & (v < H)
+        u, v, z = u[inside], v[inside], pc[inside, 2]
+        d = depth[v, u]
+        ok = ((d == 0) | (z < d + tol)) if front_only else ((d > 0) & (np.abs(z - d) < tol))
+        hit[v[ok], u[ok]] = True
+
+    mark(new_points, True)
+    mark(old_points, False)
+    import cv2
+
+    return int(cv2.dilate(hit.astype(np.uint8), np.ones((3, 3), np.uint8)).sum())
+
+
+def visible_hand_area(correct_vertices: np.ndarray, depth: np.ndarray, K: np.ndarray, world_to_cam: np.ndarray) -> int:
+    """The same estimate as :func:`visible_change` for the whole visible correct hand."""
+    return _visible_area(np.zeros((0, 3)), correct_vertices, depth, K, world_to_cam)
 
 
 def _draw(rng: np.random.Generator) -> Defect:
@@ -161,22 +177,24 @@ def render_twin(renderer: Any, spec: Any, hm: HandMesh, vertices: np.ndarray) ->
         renderer.meshes = meshes
 
 
-def choose_twin(rig: Any, spec: Any, correct_vertices: np.ndarray, depth: np.ndarray, seed: int, i: int,
-                fraction: float) -> tuple[Defect, DefectMesh]:
-    """The twin of sample ``i``: the first of its :func:`defect_candidates` with at least
-    :data:`MIN_VISIBLE_POINTS` visible changed points (else the most visible candidate). The
-    record gets ``candidate`` (index tried) and ``visible_points``."""
+def choose_twin(rig: Any, spec: Any, correct_vertices: np.ndarray, depth: np.ndarray, parts: np.ndarray, seed: int,
+                i: int, fraction: float) -> tuple[Defect, DefectMesh]:
+    """The twin of sample ``i``: the first of its :func:`defect_candidates` whose estimated
+    artifact area is at least :data:`MIN_VISIBLE_FRACTION` of the visible hand's (else the most
+    visible candidate). ``parts`` ``(H, W)`` is unused by the rule but kept for callers. The record gets
+    ``candidate`` (index of the one used) and ``visible_fraction`` (its estimate)."""
+    need = MIN_VISIBLE_FRACTION * max(visible_hand_area(correct_vertices, depth, spec.camera.K, spec.camera.world_to_cam), 1)
     best: tuple[int, int, Defect, DefectMesh] | None = None
     for k, d in enumerate(defect_candidates(seed, i, fraction)):
         dm = apply_defect(rig, spec.hand.shape, spec.hand.pose_deg, spec.hand.root, d)
         n = visible_change(dm, correct_vertices, depth, spec.camera.K, spec.camera.world_to_cam)
         if best is None or n > best[0]:
             best = (n, k, d, dm)
-        if n >= MIN_VISIBLE_POINTS:
+        if n >= need:
             break
     assert best is not None
     n, k, d, dm = best
-    dm.record.update(candidate=k, visible_points=n)
+    dm.record.update(candidate=k, visible_fraction=round(n / max(need / MIN_VISIBLE_FRACTION, 1), 4))
     return d, dm
 
 
@@ -214,7 +232,7 @@ class TwinWriter:
         t = time.perf_counter()
         spec = s.spec
         rig = self.session.rigs[spec.hand.side]
-        d, dm = choose_twin(rig, spec, s.vertices, s.passes.depth, self.cfg.seed, i, self.cfg.defects.fraction)
+        d, dm = choose_twin(rig, spec, s.vertices, s.passes.depth, s.passes.parts, self.cfg.seed, i, self.cfg.defects.fraction)
         hm = twin_hand_mesh(self.session.meshes[spec.hand.side], dm)
         passes = render_twin(self.session.renderer, spec, hm, dm.vertices)
         if "post" in spec.extra:
