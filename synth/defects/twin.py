@@ -287,3 +287,26 @@ class TwinWriter:
 
 
 __all__ = ["DEFECT_STREAM", "FINGERS", "TwinWriter", "describe_defect", "draw_defect", "render_twin", "twin_hand_mesh"]
+
+
+def with_twin_files(root: str | Path, entries: dict[int, Any]) -> dict[int, Any]:
+    """Manifest entries of ``root`` with their twins' files added as extra kinds (paths relative to
+    ``root``): ``twin_rgb``, ``twin_label``, ``artifact_mask``, ``artifact_heatmap`` -- for readers
+    that look at a sample and its twin together (``synth review``). Entries without a twin, and
+    datasets without ``twins/``, are returned unchanged."""
+    import dataclasses
+
+    from synth.dataset.layout import LABEL_KEY, read_manifest
+
+    tdir = Path(root) / TWIN_DIR
+    if not (tdir / "manifest.jsonl").is_file():
+        return entries
+    names = {"rgb": "twin_rgb", LABEL_KEY: "twin_label", "artifact_mask": "artifact_mask",
+             "artifact_heatmap": "artifact_heatmap"}
+    out = dict(entries)
+    for i, te in read_manifest(tdir).items():
+        if i not in out:
+            continue
+        add = {names[k]: f"{TWIN_DIR}/{v}" for k, v in te.files.items() if k in names}
+        out[i] = dataclasses.replace(out[i], files={**out[i].files, **add})
+    return out
