@@ -136,3 +136,17 @@ def test_package_refuses_without_twins(jobs, tmp_path):
     a, _ = jobs
     with pytest.raises(DatasetError, match="defects-fraction"):
         package(a, "preference", tmp_path / "p", {"train": 1.0})
+
+
+def test_review_index_sees_twins(jobs):
+    from synth.defects.twin import with_twin_files
+    from synth.review.index import build_index
+
+    a, b = jobs
+    facts = build_index(b)
+    assert facts and all({"twin_rgb", "artifact_mask", "artifact_heatmap"} <= set(f["kinds"]) for f in facts)
+    e = with_twin_files(b, read_manifest(b))
+    for i, entry in e.items():
+        assert (b / entry.files["twin_rgb"]).is_file()
+        assert json.loads((b / entry.files["twin_label"]).read_text())["twin_of"] == i
+    assert with_twin_files(a, read_manifest(a)) == read_manifest(a)
