@@ -141,7 +141,8 @@ def describe_defect(d: Defect, record: dict[str, Any] | None = None) -> str:
     if d.type == "missing_finger":
         return f"four fingers, the {f} missing"
     if d.type == "fused_fingers":
-        return f"{ORDINAL_FINGER[d.fingers[0]].replace(' finger', '')} and {ORDINAL_FINGER[d.fingers[1]]} fused together"
+        a, b = (ORDINAL_FINGER[k].replace(" finger", "") for k in d.fingers[:2])
+        return f"{a} and {b} fingers fused together"
     if d.type == "hyperextension":
         joint = {0: "at the knuckle", 1: "at the middle joint", 2: "at the last joint"}[int(d.params["joint"])]
         how = "bent backwards" if d.params["direction"] == "backward" else "bent sideways"
