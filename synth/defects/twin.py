@@ -42,6 +42,9 @@ ORDINAL_FINGER = {0: "thumb", 1: "index finger", 2: "middle finger", 3: "ring fi
 
 #: Candidate defects tried per sample until one is visible (:func:`visible_change`).
 MAX_CANDIDATES = 12
+#: Candidates of one drawn type (other fingers, joints, directions) before another type is drawn,
+#: so the visibility test keeps the types about evenly represented.
+VARIANTS_PER_TYPE = 4
 #: A candidate is visible when its estimated artifact area (:func:`visible_change`) is at least
 #: this fraction of the same estimate for the whole visible hand (:func:`visible_hand_area`).
 MIN_VISIBLE_FRACTION = 0.2
@@ -59,7 +62,11 @@ def defect_candidates(seed: int, i: int, fraction: float, n: int = MAX_CANDIDATE
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(i), DEFECT_STREAM]))
     if not rng.random() < fraction:
         return []
-    return [_draw(rng) for _ in range(n)]
+    out: list[Defect] = []
+    while len(out) < n:  # a type, then up to VARIANTS_PER_TYPE fingers / parameters of it
+        kind = TYPES[int(rng.integers(len(TYPES)))]
+        out += [_draw(rng, kind) for _ in range(min(VARIANTS_PER_TYPE, n - len(out)))]
+    return out
 
 
 def visible_change(dm: DefectMesh, correct_vertices: np.ndarray, depth: np.ndarray, K: np.ndarray,
@@ -107,8 +114,7 @@ def visible_hand_area(correct_vertices: np.ndarray, depth: np.ndarray, K: np.nda
     return _visible_area(np.zeros((0, 3)), correct_vertices, depth, K, world_to_cam)
 
 
-def _draw(rng: np.random.Generator) -> Defect:
-    kind = TYPES[int(rng.integers(len(TYPES)))]
+def _draw(rng: np.random.Generator, kind: str) -> Defect:
     sev = float(rng.random())
     if kind == "extra_finger":
         return Defect(kind, (int(rng.choice([1, 4])),), sev, {"scale": round(float(0.85 + 0.15 * rng.random()), 4)})
@@ -242,7 +248,7 @@ class TwinWriter:
             passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
         self.twin_seconds += time.perf_counter() - t
         mask = artifact_mask(s.passes.depth, s.passes.parts, passes.depth, passes.parts)
-        label = self.label(i, s, d, dm, mask)
+        label = self.label(i, s, d, dm, mask, passes)
         images = {k: getattr(passes, k) for k in self.cfg.output.passes}
         images["artifact_mask"] = (mask * 255).astype(np.uint8)
         images["artifact_heatmap"] = heatmap_u8(mask)
@@ -253,7 +259,7 @@ class TwinWriter:
         self.writer.write_sample(i, images, label, extra)
         return True
 
-    def label(self, i: int, s: Any, d: Defect, dm: DefectMesh, mask: np.ndarray) -> dict[str, Any]:
+    def label(self, i: int, s: Any, d: Defect, dm: DefectMesh, mask: np.ndarray, passes: Passes | None = None) -> dict[str, Any]:
         cam = s.spec.camera
         R, t = cam.world_to_cam[:3, :3], cam.world_to_cam[:3, 3]
 
@@ -267,7 +273,23 @@ class TwinWriter:
         from synth.labels.captions import caption_styles
 
         styles = caption_styles(s.label)
+        from synth.labels.bbox import bbox_from_mask
+        from synth.labels.visibility import surface_radius, visibility
+
+        vis = [0] * len(dm.keypoints)
+        bbox = s.label.get("bbox")
+        rho_json = s.label.get("keypoint_surface_radius")
+        if passes is not None:
+            ok = ~np.isnan(dm.keypoints).any(axis=1)
+            rho = np.zeros(len(dm.keypoints))
+            rho[ok] = surface_radius(dm.keypoints[ok], dm.vertices)
+            v = visibility(np.nan_to_num(uv), np.nan_to_num(kc[:, 2]), rho, passes.depth)
+            vis = [int(x) if o else 0 for x, o in zip(v, ok, strict=True)]
+            bbox = bbox_from_mask((passes.parts >= 1) & (passes.parts <= 7))
+            rho_json = [round(float(r), 6) for r in rho]
         out: dict[str, Any] = {
+            **{k: s.label[k] for k in ("seed", "gesture", "attributes", "hand_model", "render") if k in s.label},
+            "visibility": vis, "bbox": bbox, "keypoint_surface_radius": rho_json,
             "id": i, "twin_of": i, "image_size": s.label.get("image_size"), "K": s.label.get("K"),
             "world_to_cam": s.label.get("world_to_cam"), "handedness": s.label.get("handedness"),
             "defect": dm.record, "defect_description": desc,
