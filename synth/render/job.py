@@ -19,13 +19,17 @@ import numpy as np
 from synth import __version__
 from synth.config import JobConfig, RenderConfig
 from synth.hand.rig import HandRig
-from synth.labels.sample import VISIBILITY_DEFINITION, build_label, palm_normal
+from synth.labels.sample import LABEL_SCHEMA_VERSION, VISIBILITY_DEFINITION, build_label, palm_normal
 from synth.labels.visibility import DEPTH_TOLERANCE_M
-from synth.render.types import HandMesh, Passes, face_parts_from_vertex_parts
+from synth.render.types import STANDARD_VIEW_TRANSFORM, HandMesh, Passes, face_parts_from_vertex_parts
 from synth.scene.plan import PoseSampler, free_pose, plan_sample, posed_world
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
+
+#: :attr:`Passes.info` keys that describe the colour pipeline: they go to the label's ``render``
+#: block, the rest of ``info`` (e.g. ``auto_exposure_stops``) to its attributes.
+RENDER_INFO_KEYS = ("view_transform", "tone_mapping", "exposure_stops")
 
 
 class Renderer(Protocol):
@@ -147,37 +151,87 @@ def find_describe() -> Callable[..., tuple[str, dict[str, Any]]] | None:
     return getattr(mod, "describe", None)
 
 
-def render_info(cfg: JobConfig, renderer: Renderer) -> dict[str, Any]:
+def render_info(cfg: JobConfig, renderer: Renderer | None, info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``render`` block of a label: backend settings and the colour pipeline as applied.
+
+    Args:
+        cfg: the job.
+        renderer: the backend (None when planning without rendering: ``device_info`` is None).
+        info: the rendered :attr:`Passes.info` (``tone_mapping``, ``exposure_stops``,
+            ``view_transform`` as the backend applied them); absent keys get the defaults of the
+            plain sRGB path (Standard view transform, exposure ``render.exposure``).
+    """
     r = cfg.render
+    info = info or {}
+    default_exposure = r.exposure if r.renderer == "blender" else 0.0
     return {"renderer": r.renderer, "engine": r.engine if r.renderer == "blender" else "pyrender",
             "samples": r.effective_samples if r.renderer == "blender" else 1,
             "denoise": r.effective_denoise if r.renderer == "blender" else False,
-            "device": r.device, "device_info": renderer.device_info, "filter_width": r.effective_filter_width,
-            "view_transform": "Standard (sRGB)"}
+            "device": r.device, "device_info": None if renderer is None else renderer.device_info,
+            "filter_width": r.effective_filter_width,
+            "view_transform": info.get("view_transform", STANDARD_VIEW_TRANSFORM),
+            "tone_mapping": info.get("tone_mapping", "none"),
+            "exposure_stops": float(info.get("exposure_stops", default_exposure))}
 
 
-def render_sample(
+class LabelError(ValueError):
+    """A label that cannot be written (a non-finite number); the message names the field."""
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
+def check_finite(obj: Any, path: str = "label") -> None:
+    """Raise :class:`LabelError` naming the first non-finite float in a JSON-like ``obj``."""
+    import json
+
+    try:
+        json.dumps(obj, allow_nan=False, default=_json_default)
+        return
+    except ValueError:
+        pass
+    _find_non_finite(obj, path)
+    raise LabelError(f"{path} has non-finite values")
+
+
+def _find_non_finite(obj: Any, path: str) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _find_non_finite(v, f"{path}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for k, v in enumerate(obj):
+            _find_non_finite(v, f"{path}[{k}]")
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fc" and not np.isfinite(obj).all():
+            raise LabelError(f"{path} has non-finite values")
+    elif isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        raise LabelError(f"{path} is {float(obj)!r}")
+
+
+def label_sample(
     cfg: JobConfig,
     i: int,
-    rigs: dict[str, HandRig],
-    renderer: Renderer,
-    pose_sampler: PoseSampler | None = None,
+    spec: SampleSpec,
+    rig: HandRig,
+    keypoints: np.ndarray,
+    vertices: np.ndarray,
+    passes: Passes,
+    renderer: Renderer | None,
     describe: Callable[..., tuple[str, dict[str, Any]]] | None = None,
-) -> RenderedSample:
-    """Plan, pose, render and label sample ``i``."""
+) -> dict[str, Any]:
+    """The label of sample ``i`` from its spec, posed hand (world ``(21, 3)`` keypoints and
+    ``(V, 3)`` vertices, metres) and rendered passes; raises :class:`LabelError` when a value is
+    not finite."""
     from synth.hand.skinning import to_native
 
-    spec = plan_sample(cfg, i, rigs, pose_sampler)
-    rig = rigs[spec.hand.side]
-    vertices, keypoints = posed_world(rig, spec.hand)
-    passes = renderer.render(spec, vertices)
     appearance = appearance_attributes(spec)
-    if "post" in spec.extra:  # camera effects on the RGB only; labels describe the sharp geometry
-        from synth.scene.post import apply_post
-
-        passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
     if passes.info:
-        appearance.update(passes.info)
+        appearance.update({k: v for k, v in passes.info.items() if k not in RENDER_INFO_KEYS})
     kc = (keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
     caption, attrs = "", {}
     if describe is not None:
@@ -192,8 +246,50 @@ def render_sample(
                   "pose_deg": spec.hand.pose_deg.tolist(), "pose_native": to_native(rig, spec.hand.pose_deg).tolist(),
                   "root": spec.hand.root.tolist()}
     label = build_label(spec, keypoints, vertices, passes.depth, passes.parts, hand_model,
-                        render_info(cfg, renderer), caption, attrs)
+                        render_info(cfg, renderer, passes.info), caption, attrs)
+    check_finite(label)
+    return label
+
+
+def render_sample(
+    cfg: JobConfig,
+    i: int,
+    rigs: dict[str, HandRig],
+    renderer: Renderer,
+    pose_sampler: PoseSampler | None = None,
+    describe: Callable[..., tuple[str, dict[str, Any]]] | None = None,
+) -> RenderedSample:
+    """Plan, pose, render and label sample ``i``."""
+    spec = plan_sample(cfg, i, rigs, pose_sampler)
+    rig = rigs[spec.hand.side]
+    vertices, keypoints = posed_world(rig, spec.hand)
+    passes = renderer.render(spec, vertices)
+    if "post" in spec.extra:  # camera effects on the RGB only; labels describe the sharp geometry
+        from synth.scene.post import apply_post
+
+        passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
+    label = label_sample(cfg, i, spec, rig, keypoints, vertices, passes, renderer, describe)
     return RenderedSample(spec, passes, label, vertices, rig.faces)
+
+
+def plan_label(
+    cfg: JobConfig,
+    i: int,
+    rigs: dict[str, HandRig],
+    pose_sampler: PoseSampler | None = None,
+    describe: Callable[..., tuple[str, dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The label of sample ``i`` planned but not rendered: the same planning, posing, captioning
+    and label code as :func:`render_sample`, with empty passes (every keypoint hidden, no
+    pixels). For checking at scale, without Blender, that no configuration crashes planning or
+    labelling."""
+    spec = plan_sample(cfg, i, rigs, pose_sampler)
+    rig = rigs[spec.hand.side]
+    vertices, keypoints = posed_world(rig, spec.hand)
+    H, W = spec.camera.height, spec.camera.width
+    passes = Passes(rgb=np.zeros((H, W, 3), np.uint8), depth=np.zeros((H, W), np.float32),
+                    parts=np.zeros((H, W), np.uint8), normals=np.zeros((H, W, 3), np.float32))
+    return label_sample(cfg, i, spec, rig, keypoints, vertices, passes, None, describe)
 
 
 def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
@@ -313,11 +409,13 @@ def object_part_ids(cfg: JobConfig) -> dict[str, int]:
 
 def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
     """The ``dataset.json`` content this job contributes."""
+    from synth.hand.keypoints import SCHEMA_VERSION as KEYPOINT_SCHEMA_VERSION
     from synth.hand.keypoints import schema
     from synth.hand.rig import PART_IDS
 
     return {"generator": {"name": "synth", "version": __version__, "blender": _blender_version(),
                           "numpy": np.__version__},
+            "label_schema_version": LABEL_SCHEMA_VERSION, "keypoint_schema_version": KEYPOINT_SCHEMA_VERSION,
             "hand_model": hand_model_provenance(cfg), "config": cfg.to_dict(), "keypoints": schema(),
             "part_ids": {**PART_IDS, **object_part_ids(cfg)},
             "objects": "labels' objects[k] (name, category, object_to_world 4x4 prop->world, part_id 16+k, grasp, "
