@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import json
 import logging
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -59,6 +64,8 @@ class JobStats:
 
     written: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    interrupted: int | None = None
     seconds: float = 0.0
     render_seconds: float = 0.0
 
@@ -456,15 +463,28 @@ class RenderSession:
         self.since_build = 0
         self.rendered = 0
 
+    def open(self) -> None:
+        """Build the renderer now (raises the backend's error, e.g. no GPU for ``--device gpu``)."""
+        if self.renderer is None:
+            self.renderer = make_renderer(self._render_cfg, self.meshes)
+            self.since_build = 0
+
+    def reset(self) -> None:
+        """Drop the renderer (after a failed sample): the next sample builds a fresh scene."""
+        if self.renderer is not None:
+            try:
+                self.renderer.close()
+            except Exception as exc:  # noqa: BLE001 - a broken scene may fail to close; a new one is built anyway
+                logger.warning("closing the renderer after a failure: %s", one_line(exc))
+            self.renderer = None
+
     def render(self, i: int) -> RenderedSample:
         """Plan, pose, render and label sample ``i`` (builds or recycles the renderer first)."""
         recycle = self.cfg.render.recycle_after
         if self.renderer is not None and recycle and self.since_build >= recycle:
             self.renderer.close()
             self.renderer = None
-        if self.renderer is None:
-            self.renderer = make_renderer(self._render_cfg, self.meshes)
-            self.since_build = 0
+        self.open()
         s = render_sample(self.cfg, i, self.rigs, self.renderer, self.pose_sampler, self.describe)
         self.since_build += 1
         self.rendered += 1
@@ -508,14 +528,139 @@ def mesh_arrays(s: RenderedSample, rig: HandRig) -> dict[str, np.ndarray]:
             "n_hand_vertices": np.int64(len(s.vertices)), "n_hand_faces": np.int64(len(s.faces))}
 
 
+#: Per-sample failures of a job (one JSON object per line: ``{"id", "reason"}``), at the dataset
+#: root. A re-run retries them (they are not complete samples); the file is rewritten at the end
+#: of every run with the ids that still fail, and removed when none do.
+FAILURES_FILE = "failures.jsonl"
+
+#: A job stops (with an error) after this many failures in a row: every sample failing means the
+#: setup is broken, not one sample.
+MAX_CONSECUTIVE_FAILURES = 25
+
+
+class JobAborted(RuntimeError):
+    """Too many samples failed in a row (the message gives the last reason)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """``"Type: first line of the message"`` (at most 300 characters)."""
+    msg = str(exc).strip().splitlines()
+    return (f"{type(exc).__name__}: {msg[0]}" if msg else type(exc).__name__)[:300]
+
+
+def read_failures(root: str | os.PathLike[str]) -> dict[int, str]:
+    """``{id: reason}`` from ``root/failures.jsonl`` (empty when absent; unreadable lines skipped)."""
+    path = Path(root) / FAILURES_FILE
+    out: dict[int, str] = {}
+    if path.is_symlink() or not path.is_file():
+        return out
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+            out[int(rec["id"])] = str(rec["reason"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def _append_failure(root: Path, i: int, reason: str) -> None:
+    fd = os.open(root / FAILURES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": int(i), "reason": reason}) + "\n")
+
+
+def _rewrite_failures(root: Path, failures: dict[int, str]) -> None:
+    path = root / FAILURES_FILE
+    if not failures:
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+        return
+    tmp = root / f".{FAILURES_FILE}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for i in sorted(failures):
+                f.write(json.dumps({"id": int(i), "reason": failures[i]}) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class StopSignals:
+    """SIGINT / SIGTERM handling for a job (main thread only; a no-op elsewhere).
+
+    The first signal asks the job to stop after the current sample (:attr:`signum` is set); a
+    second SIGINT raises :class:`KeyboardInterrupt` to stop at once (the sample in progress is
+    not written). Handlers are restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.closing = False
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.closing:
+            self.signum = self.signum or signum
+            logger.warning("%s: finishing the samples already rendered", signal.Signals(signum).name)
+            return
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.signum is None:
+            self.signum = signum
+            logger.warning("%s: stopping after the current sample (Ctrl-C again to stop at once)",
+                           signal.Signals(signum).name)
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+
+def preflight(cfg: JobConfig, ids: list[int], skip_bad_assets: bool = False) -> JobConfig:
+    """Check every input of a job before anything is written: output directory set, at least
+    one sample, assets decode. Returns the job to run (with ``skip_bad_assets``, the bad files
+    in ``lighting.exclude_files``).
+
+    Raises:
+        ValueError: no output directory or no sample.
+        synth.render.assets.AssetError: an asset does not decode.
+    """
+    from synth.render.assets import check_assets
+
+    if not cfg.out:
+        raise ValueError("the job has no output directory (out)")
+    if not ids:
+        raise ValueError("count: must be >= 1 (the job has no sample to render)")
+    report = check_assets(cfg, skip_bad=skip_bad_assets)
+    if report.bad:
+        excluded = sorted(set(cfg.lighting.exclude_files) | set(report.bad))
+        cfg = dataclasses.replace(cfg, lighting=dataclasses.replace(cfg.lighting, exclude_files=excluded))
+    return cfg
+
+
 def run_job(
     cfg: JobConfig,
     ids: Iterable[int] | None = None,
     progress: Callable[[int], None] | None = None,
     resume: bool = True,
     force: bool = False,
+    skip_bad_assets: bool = False,
 ) -> JobStats:
     """Render the job's samples into ``cfg.out`` with the dataset writer.
+
+    Inputs are checked before anything is written (:func:`preflight`: count, assets; then the
+    hand model, gesture names and render device). A sample that fails (a Blender error, an
+    asset found broken, a label that cannot be written) is recorded in ``failures.jsonl`` with a
+    one-line reason and the job goes on; a re-run retries it. SIGINT / SIGTERM stop the job after
+    the current sample (:class:`StopSignals`). Write errors (``OSError``) end the job.
 
     Args:
         cfg: the job (``cfg.out`` must be set).
@@ -523,35 +668,90 @@ def run_job(
         progress: called with each written id.
         resume: skip ids already complete in the output directory.
         force: resume even into a directory made by a different config.
+        skip_bad_assets: leave out (with a warning) HDRIs / backgrounds that do not decode,
+            instead of refusing the job; dataset.json counts them.
+    Returns:
+        What was done: ``written``, ``skipped``, ``failed`` (``{id: reason}``) and
+        ``interrupted`` (the signal number that stopped the job, or None).
+    Raises:
+        JobAborted: :data:`MAX_CONSECUTIVE_FAILURES` samples failed in a row.
     """
     from synth.dataset.writer import DatasetWriter
 
-    if not cfg.out:
-        raise ValueError("the job has no output directory (out)")
     t0 = time.perf_counter()
     ids = list(range(cfg.start, cfg.start + cfg.count)) if ids is None else list(ids)
+    cfg = preflight(cfg, ids, skip_bad_assets)
     stats = JobStats()
     session = RenderSession(cfg)  # before the writer: a bad model or gesture name leaves no directory
-    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force)
+    try:
+        session.open()  # the render device too (--device gpu without a GPU)
+        meta = dataset_meta(cfg)
+        if cfg.lighting.exclude_files:
+            meta["skipped_assets"] = {"count": len(cfg.lighting.exclude_files), "files": list(cfg.lighting.exclude_files)}
+        writer = DatasetWriter(cfg.out, meta, resume=resume, force=force)
+    except BaseException:
+        session.close()
+        raise
     from synth.farm.blas import blas_threads
 
+    root = Path(cfg.out)
+    previous = read_failures(root)
+    in_a_row = 0
+    done: set[int] = set()
     try:
-        done = writer.completed_ids()
-        stats.skipped = [i for i in ids if i in done]
-        for i in ids:
-            if i in done:
-                continue
-            t = time.perf_counter()
-            with blas_threads(1):  # label bytes must not depend on the core count (see synth.farm.blas)
-                s = session.render(i)
-            stats.render_seconds += time.perf_counter() - t
-            images, extra = session.files(s)
-            writer.write_sample(i, images, s.label, extra)
-            stats.written.append(i)
-            if progress is not None:
-                progress(i)
+        with StopSignals() as stop:
+            try:
+                done = writer.completed_ids()
+                stats.skipped = [i for i in ids if i in done]
+                for i in ids:
+                    if stop.signum is not None:
+                        break
+                    if i in done:
+                        continue
+                    t = time.perf_counter()
+                    try:
+                        with blas_threads(1):  # label bytes must not depend on the core count (see synth.farm.blas)
+                            s = session.render(i)
+                        images, extra = session.files(s)
+                    except (KeyboardInterrupt, MemoryError):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - contained: recorded, the job goes on
+                        reason = one_line(exc)
+                        logger.error("sample %d failed: %s", i, reason)
+                        logger.debug("sample %d failed", i, exc_info=True)
+                        stats.failed[i] = reason
+                        _append_failure(root, i, reason)
+                        session.reset()  # a fresh scene for the next sample
+                        in_a_row += 1
+                        if in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                            raise JobAborted(f"{in_a_row} samples failed in a row; the last, {i}: {reason}") from exc
+                        continue
+                    finally:
+                        stats.render_seconds += time.perf_counter() - t
+                    in_a_row = 0
+                    writer.write_sample(i, images, s.label, extra)
+                    stats.written.append(i)
+                    if progress is not None:
+                        progress(i)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+                stats.interrupted = signal.SIGINT
+            if stats.interrupted is None and stop.signum is not None:
+                stats.interrupted = stop.signum
+            stop.closing = True  # flushing the samples handed to the writer is not cut short
+            try:
+                writer.close()
+            finally:
+                session.close()
     finally:
         session.close()
         writer.close()
+        attempted = set(stats.written) | set(stats.failed)
+        still = {i: r for i, r in previous.items() if i not in attempted and i not in done}
+        still.update(stats.failed)
+        if still != previous or stats.failed:
+            try:
+                _rewrite_failures(root, still)
+            except OSError as exc:
+                logger.error("could not update %s: %s", root / FAILURES_FILE, exc)
     stats.seconds = time.perf_counter() - t0
     return stats
