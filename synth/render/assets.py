@@ -36,12 +36,16 @@ def decode_problem(path: Path) -> str | None:
     import numpy as np
 
     try:
-        data = np.fromfile(path, dtype=np.uint8)
+        if path.stat().st_size == 0:
+            return "is empty"
+        with open(path, "rb"):
+            pass
     except OSError as exc:
         return f"cannot be read ({exc.strerror or exc})"
-    if data.size == 0:
-        return "is empty"
-    img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    try:  # imread, not imdecode: OpenCV decodes EXR from memory through a temporary file
+        img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        img = None
     if img is None and path.suffix.lower() == ".exr":  # an OpenCV build without OpenEXR
         try:
             from synth.render.exr import read_exr
