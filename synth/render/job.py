@@ -563,10 +563,15 @@ def read_failures(root: str | os.PathLike[str]) -> dict[int, str]:
     return out
 
 
-def _append_failure(root: Path, i: int, reason: str) -> None:
+def append_failure(root: str | os.PathLike[str], i: int, reason: str) -> None:
+    """Append ``{id, reason}`` to ``root/failures.jsonl`` (one ``O_APPEND`` write: shards sharing
+    a directory may append at once; never through a symlink)."""
+    root = Path(root)
     fd = os.open(root / FAILURES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "a", encoding="utf-8") as f:
-        f.write(json.dumps({"id": int(i), "reason": reason}) + "\n")
+    try:
+        os.write(fd, (json.dumps({"id": int(i), "reason": reason}) + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
 
 
 def _rewrite_failures(root: Path, failures: dict[int, str]) -> None:
@@ -720,7 +725,7 @@ def run_job(
                         logger.error("sample %d failed: %s", i, reason)
                         logger.debug("sample %d failed", i, exc_info=True)
                         stats.failed[i] = reason
-                        _append_failure(root, i, reason)
+                        append_failure(root, i, reason)
                         session.reset()  # a fresh scene for the next sample
                         in_a_row += 1
                         if in_a_row >= MAX_CONSECUTIVE_FAILURES:

@@ -288,3 +288,21 @@ def test_blender_labels_record_the_filmic_curve_and_exposure_as_applied(tmp_path
     # the exposure applied is the configured one plus the auto exposure measured on the hand
     assert r["exposure_stops"] == pytest.approx(0.5 + a["auto_exposure_stops"], abs=1e-3)
     assert np.isfinite(r["exposure_stops"])
+
+
+def test_a_failing_sample_in_a_shard_is_recorded_and_the_shard_goes_on(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    from synth.render.raster import RasterRenderer
+
+    real = RasterRenderer.render
+
+    def flaky(self, spec, vertices):  # noqa: ANN001, ANN202
+        if spec.sample_id == 1:
+            raise RuntimeError("simulated Blender error")
+        return real(self, spec, vertices)
+
+    monkeypatch.setattr(RasterRenderer, "render", flaky)
+    out = tmp_path / "d"
+    res = CliRunner().invoke(cli, [*RASTER, "--out", str(out), "--count", "4", "--shard", "0/1"])
+    assert res.exit_code == 1 and "1 sample(s) failed (1)" in res.output
+    assert sorted(read_manifest(out)) == [0, 2, 3]
+    assert json.loads((out / FAILURES_FILE).read_text()) == {"id": 1, "reason": "RuntimeError: simulated Blender error"}
