@@ -24,7 +24,7 @@ os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
 #: Packages `.ci/run` installs (the dev, mano, bake and farm extras and the core dependencies).
 CI_INSTALLED = frozenset({
     "bpy", "torch", "smplx", "anny", "ray", "trimesh", "scipy", "pycocotools", "webdataset", "pyarrow",
-    "datasets", "matplotlib", "pyrender", "cv2", "rtree", "PIL", "yaml",
+    "datasets", "matplotlib", "pyrender", "cv2", "rtree", "PIL", "yaml", "playwright",
 })  # fmt: skip
 
 

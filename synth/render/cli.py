@@ -86,8 +86,9 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
 @click.option("--skip-bad-assets", is_flag=True, default=False,
               help="Leave out HDRIs / background images that do not decode (warned, counted in dataset.json) "
                    "instead of refusing the job.")
+@click.option("--verify", is_flag=True, default=False, help="On resume, also check the sha256 of existing samples (sizes always).")
 @farm_options
-def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, force: bool,
+def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, force: bool, verify: bool,
                    skip_bad_assets: bool, **options: object) -> None:
     """Render COUNT labelled samples into OUT (rgb, depth, parts, normals, labels).
 
@@ -104,7 +105,7 @@ def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bo
         raise click.UsageError(f"--count must be >= 1, got {cfg.count}")
     # Plain runs go to run() below; --shard / array-job indices / --executor ray to the farm layer.
     render_farm(cfg, options, resume=not no_resume,
-                run_local=lambda c, r: run(c, r, force=force, skip_bad_assets=skip_bad_assets))
+                run_local=lambda c, r: run(c, r, force=force, verify=verify, skip_bad_assets=skip_bad_assets))
 
 
 def error_line(exc: BaseException) -> str:
@@ -116,7 +117,8 @@ def error_line(exc: BaseException) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def run(cfg: JobConfig, resume: bool = True, force: bool = False, skip_bad_assets: bool = False) -> None:
+def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool = False,
+        skip_bad_assets: bool = False) -> None:
     """Run a job with progress (a rich bar with samples/s and ETA on a terminal, periodic log
     lines otherwise), turning expected failures into one-line errors.
 
@@ -146,7 +148,8 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False, skip_bad_asset
                     done[0] += 1
                     bar.update(task, advance=1, rate=done[0] / max(time.perf_counter() - t0, 1e-9))
 
-                stats = run_job(cfg, progress=tick, resume=resume, force=force, skip_bad_assets=skip_bad_assets)
+                stats = run_job(cfg, progress=tick, resume=resume, force=force, verify=verify,
+                                skip_bad_assets=skip_bad_assets)
         else:  # farm logs: a plain line every 30 s
             t0 = last = time.perf_counter()
             done = [0]
@@ -161,7 +164,8 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False, skip_bad_asset
                     click.echo(f"rendered {done[0]}/{cfg.count} samples, {rate:.2f} samples/s, ETA {eta:.0f} s", err=True)
                     last = now
 
-            stats = run_job(cfg, progress=log_line, resume=resume, force=force, skip_bad_assets=skip_bad_assets)
+            stats = run_job(cfg, progress=log_line, resume=resume, force=force, verify=verify,
+                            skip_bad_assets=skip_bad_assets)
     except (DeviceError, DatasetError, RigError, ValueError, OSError, JobAborted) as exc:
         raise click.ClickException(error_line(exc)) from None
     except KeyboardInterrupt:  # before the job's own handlers were installed (setup)

@@ -658,6 +658,7 @@ def run_job(
     resume: bool = True,
     force: bool = False,
     skip_bad_assets: bool = False,
+    verify: bool = False,
 ) -> JobStats:
     """Render the job's samples into ``cfg.out`` with the dataset writer.
 
@@ -675,6 +676,7 @@ def run_job(
         force: resume even into a directory made by a different config.
         skip_bad_assets: leave out (with a warning) HDRIs / backgrounds that do not decode,
             instead of refusing the job; dataset.json counts them.
+        verify: on resume, check the sha256 of every existing file (sizes are always checked).
     Returns:
         What was done: ``written``, ``skipped``, ``failed`` (``{id: reason}``) and
         ``interrupted`` (the signal number that stopped the job, or None).
@@ -693,7 +695,7 @@ def run_job(
         meta = dataset_meta(cfg)
         if cfg.lighting.exclude_files:
             meta["skipped_assets"] = {"count": len(cfg.lighting.exclude_files), "files": list(cfg.lighting.exclude_files)}
-        writer = DatasetWriter(cfg.out, meta, resume=resume, force=force)
+        writer = DatasetWriter(cfg.out, meta, resume=resume, force=force, verify=verify)
     except BaseException:
         session.close()
         raise

@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from synth.dataset.layout import safe_member_path
+
 ROWS_PER_GROUP = 64
 
 
@@ -55,7 +57,7 @@ def _row(ds: Any, k: int) -> dict[str, Any]:
     label = ds.label(k)
 
     def blob(kind: str) -> bytes | None:
-        return (ds.root / entry.files[kind]).read_bytes() if kind in entry.files else None
+        return safe_member_path(ds.root, entry.files[kind], entry.id).read_bytes() if kind in entry.files else None
 
     def img(kind: str) -> dict[str, Any] | None:
         data = blob(kind)
