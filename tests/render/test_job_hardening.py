@@ -306,3 +306,28 @@ def test_a_failing_sample_in_a_shard_is_recorded_and_the_shard_goes_on(tmp_path:
     assert res.exit_code == 1 and "1 sample(s) failed (1)" in res.output
     assert sorted(read_manifest(out)) == [0, 2, 3]
     assert json.loads((out / FAILURES_FILE).read_text()) == {"id": 1, "reason": "RuntimeError: simulated Blender error"}
+
+
+@pytest.mark.blender
+def test_an_image_broken_mid_job_never_renders_as_magenta(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    """A background image that passed the start-of-job check (here: the check is bypassed) but
+    that Blender cannot decode fails its samples (failures.jsonl) instead of rendering magenta."""
+    pytest.importorskip("bpy")
+    import synth.render.job as job
+    from synth.render.assets import AssetReport
+
+    bg = tmp_path / "bg"
+    bg.mkdir()
+    (bg / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(200))
+    monkeypatch.setattr("synth.render.assets.check_assets", lambda cfg, skip_bad=False: AssetReport())
+    assert job.preflight  # the job imports check_assets at call time: the bypass applies
+    weights = [f"lighting.bg_{k}=0" for k in ("environment", "solid", "gradient", "noise", "bokeh")]
+    out = tmp_path / "d"
+    res = CliRunner().invoke(cli, ["render", "--out", str(out), "--count", "2", "--resolution", "32", "--samples", "1",
+                                   "--background-dir", str(bg), "--set", "lighting.bg_image=1",
+                                   *(a for kv in weights for a in ("--set", kv))])  # fmt: skip
+    assert res.exit_code == 1, res.output
+    assert read_manifest(out) == {}
+    recs = [json.loads(x) for x in (out / FAILURES_FILE).read_text().splitlines()]
+    assert [r["id"] for r in recs] == [0, 1]
+    assert all("broken.png" in r["reason"] and "cannot decode" in r["reason"] for r in recs), recs
