@@ -177,6 +177,9 @@ class LightingConfig:
         table_rest_prob: probability that the hand (or its held object) rests on the table rather
             than 1-30 cm above it.
         world_strength, key_power: the ``basic`` mode's world strength and key light watts.
+        exclude_files: HDRI / background files left out of the draw (``synth render
+            --skip-bad-assets`` fills it with the files that do not decode, so the dataset's
+            config records them).
     """
 
     mode: str = "natural"
@@ -195,6 +198,7 @@ class LightingConfig:
     bg_bokeh: float = 0.2
     bg_image: float = 0.0
     background_dirs: list[str] = field(default_factory=list)
+    exclude_files: list[str] = field(default_factory=list)
     table_prob: float = 0.25
     table_rest_prob: float = 0.6
     world_strength: tuple[float, float] = (0.2, 0.6)
@@ -279,6 +283,19 @@ class AccessoriesConfig:
 
 
 @dataclass
+class DefectsConfig:
+    """Malformed-hand defect twins (:mod:`synth.defects`).
+
+    Attributes:
+        fraction: fraction of samples that also get a defect twin, rendered in the same scene
+            and written to ``OUT/twins/`` with the same id (0: none). Drawn per sample from its
+            own stream ``SeedSequence([seed, i, 15])``, so the correct samples never change.
+    """
+
+    fraction: float = 0.0
+
+
+@dataclass
 class OutputConfig:
     """What is written per sample.
 
@@ -314,6 +331,7 @@ class JobConfig:
     post: PostConfig = field(default_factory=PostConfig)
     props: PropsConfig = field(default_factory=PropsConfig)
     accessories: AccessoriesConfig = field(default_factory=AccessoriesConfig)
+    defects: DefectsConfig = field(default_factory=DefectsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     version: int = CONFIG_VERSION
 
@@ -409,6 +427,7 @@ class JobConfig:
         from synth.props.library import PROP_NAMES as _PROPS
 
         need(0.0 <= self.props.fraction <= 1.0, "props.fraction", f"must be in 0..1, got {self.props.fraction}")
+        need(0.0 <= self.defects.fraction <= 1.0, "defects.fraction", f"must be in 0..1, got {self.defects.fraction}")
         unknown = [n for n in self.props.names if n not in _PROPS]
         need(not unknown, "props.names", f"unknown prop(s) {', '.join(map(str, unknown))}; choose from {', '.join(_PROPS)}")
 

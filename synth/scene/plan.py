@@ -366,17 +366,17 @@ def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> Samp
 
 
 @functools.lru_cache(maxsize=8)
-def _hdris(dirs: tuple[str, ...]) -> list:
+def _hdris(dirs: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list:
     from synth.scene.lighting import available_hdris
 
-    return available_hdris(dirs)
+    return [p for p in available_hdris(dirs) if str(p) not in exclude]
 
 
 @functools.lru_cache(maxsize=8)
-def _backgrounds(dirs: tuple[str, ...]) -> list:
+def _backgrounds(dirs: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list:
     from synth.scene.lighting import IMAGE_SUFFIXES, list_files
 
-    return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background")]
+    return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background") if str(p) not in exclude]
 
 
 #: The forearm points at most this far from straight down (world -Z): hands are raised, held
@@ -472,8 +472,9 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
     centre = vertices[rig.parts >= 2].mean(axis=0)
     if cfg.lighting.mode == "natural":
         lcfg = lt.LightingConfig(**cfg.lighting_kwargs())
-        ls = lt.sample_lighting(rng, lcfg, _hdris(tuple(cfg.lighting.hdri_dirs)), centre, vp.camera.position,
-                                _backgrounds(tuple(cfg.lighting.background_dirs)))
+        skip = tuple(cfg.lighting.exclude_files)
+        ls = lt.sample_lighting(rng, lcfg, _hdris(tuple(cfg.lighting.hdri_dirs), skip), centre, vp.camera.position,
+                                _backgrounds(tuple(cfg.lighting.background_dirs), skip))
         extra["lighting"] = ls
         lights = tuple(LightSpec(position=li.position, target=li.target, power=li.power, size=li.size, color=li.color)
                        for li in ls.lights)
