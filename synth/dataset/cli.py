@@ -10,7 +10,7 @@ import click
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("coco", "webdataset", "parquet", "controlnet", "freihand")
+FORMATS = ("coco", "webdataset", "parquet", "controlnet", "freihand", "preference", "inpaint", "feedback")
 CONDITIONINGS = ("depth", "skeleton", "parts")
 
 

@@ -127,6 +127,12 @@ def package(
         from synth.dataset.formats.controlnet import write_controlnet as writer
     elif fmt == "freihand":
         from synth.dataset.formats.freihand import write_freihand as writer
+    elif fmt in ("preference", "inpaint", "feedback"):  # need OUT/twins (synth.defects.twin)
+        from synth.dataset.formats import t2i
+
+        if not (ds.root / "twins" / "manifest.jsonl").is_file():
+            raise DatasetError(f"--format {fmt} needs defect twins ({root}/twins): render with --defects-fraction")
+        writer = getattr(t2i, f"write_{fmt}")
     else:
         raise DatasetError(f"unknown format {fmt!r}")
     out_p = prepare_out(out, force)

@@ -177,6 +177,8 @@ class RenderWorker:
 
         if not cfg.out:
             raise ValueError("the job has no output directory (out)")
+        if cfg.defects.fraction > 0:  # OUT/twins is written by run_job only (synth.defects.twin)
+            raise ValueError("defects.fraction: defect twins are rendered by plain runs only, not by farm workers")
         self.cfg = cfg
         changes: dict[str, Any] = {}
         if threads is not None:

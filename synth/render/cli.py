@@ -20,6 +20,7 @@ _OPTION_KEYS = {
     "hdri_dir": "lighting.hdri_dirs", "background_dir": "lighting.background_dirs",
     "allow_truncation": "camera.allow_truncation", "camera_mode": "camera.mode",
     "props": "props.names", "props_fraction": "props.fraction",
+    "defects_fraction": "defects.fraction",
 }  # fmt: skip
 
 
@@ -78,6 +79,8 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
                    "without --props-fraction every sample holds one.")
 @click.option("--props-fraction", type=click.FloatRange(0.0, 1.0),
               help="Fraction of samples holding an object (default 1 with --props, else 0).")
+@click.option("--defects-fraction", type=click.FloatRange(0.0, 1.0),
+              help="Fraction of samples that also get a malformed-hand twin in OUT/twins/ (synth.defects).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted config override (repeatable).")
 @click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")

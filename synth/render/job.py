@@ -704,6 +704,16 @@ def run_job(
         raise
     from synth.farm.blas import blas_threads
 
+    twins = None
+    if cfg.defects.fraction > 0:  # defect twins: OUT/twins/, same ids (synth.defects.twin)
+        from synth.defects.twin import TwinWriter
+
+        try:
+            twins = TwinWriter(cfg, session, resume=resume, force=force)
+        except BaseException:
+            session.close()
+            writer.close()
+            raise
     root = Path(cfg.out)
     previous = read_failures(root)
     in_a_row = 0
@@ -712,6 +722,8 @@ def run_job(
         with StopSignals() as stop:
             try:
                 done = writer.completed_ids()
+                if twins is not None:  # a sample whose twin is missing is rendered again (same bytes)
+                    done = {i for i in done if not twins.pending(i)}
                 stats.skipped = [i for i in ids if i in done]
                 for i in ids:
                     if stop.signum is not None:
@@ -740,6 +752,19 @@ def run_job(
                         stats.render_seconds += time.perf_counter() - t
                     in_a_row = 0
                     writer.write_sample(i, images, s.label, extra)
+                    if twins is not None:
+                        try:
+                            with blas_threads(1):
+                                twins.after_sample(i, s)
+                        except (KeyboardInterrupt, MemoryError):
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - the twin is redone on the next run
+                            reason = "defect twin: " + one_line(exc)
+                            logger.error("sample %d failed: %s", i, reason)
+                            stats.failed[i] = reason
+                            append_failure(root, i, reason)
+                            session.reset()
+                            continue
                     stats.written.append(i)
                     if progress is not None:
                         progress(i)
@@ -755,6 +780,8 @@ def run_job(
     finally:
         session.close()
         writer.close()
+        if twins is not None:
+            twins.close()
         attempted = set(stats.written) | set(stats.failed)
         still = {i: r for i, r in previous.items() if i not in attempted and i not in done}
         still.update(stats.failed)
