@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from synth.jsonable import to_jsonable
+
 CONFIG_VERSION = 1
 
 #: Quality presets: Cycles samples per pixel, whether OpenImageDenoise runs, and its quality
@@ -332,7 +334,7 @@ class JobConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (JSON/YAML-safe, tuples as lists)."""
-        return _plain(dataclasses.asdict(self))
+        return to_jsonable(dataclasses.asdict(self))
 
     def replace(self, **changes: Any) -> JobConfig:
         """A validated copy with top-level fields replaced."""
@@ -540,11 +542,3 @@ def _coerce(tp: Any, v: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a string, got {v!r}")
         return v
     return v
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    return x

@@ -34,6 +34,7 @@ from synth.dataset.layout import (
     sha256_bytes,
     stem,
 )
+from synth.geometry import project_camera, transform
 
 logger = logging.getLogger(__name__)
 
@@ -279,7 +280,7 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
             errs.append("world_to_cam has a reflection (det < 0)")
     if {"world_to_cam", "keypoints_3d_world", "keypoints_3d_cam"} <= a.keys():
         M = a["world_to_cam"]
-        pc = a["keypoints_3d_world"] @ M[:3, :3].T + M[:3, 3]
+        pc = transform(a["keypoints_3d_world"], M)
         err = float(np.abs(pc - a["keypoints_3d_cam"]).max())
         if err > TOL_3D_M:
             errs.append(f"keypoints_3d_cam differ from world_to_cam @ keypoints_3d_world by {err:.3g} m")
@@ -288,9 +289,7 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
         if (pc[:, 2] <= 0).any():
             errs.append(f"keypoints behind the camera: {np.nonzero(pc[:, 2] <= 0)[0].tolist()}")
         else:
-            uvw = pc @ a["K"].T
-            uv = uvw[:, :2] / uvw[:, 2:3]
-            err = float(np.abs(uv - a["keypoints_2d"]).max())
+            err = float(np.abs(project_camera(pc, a["K"]) - a["keypoints_2d"]).max())
             if err > TOL_2D_PX:
                 errs.append(f"keypoints_2d differ from the projection of keypoints_3d_cam by K by {err:.3g} px")
     if "visibility" in a:

@@ -53,6 +53,7 @@ from synth.dataset.layout import (
     scan_manifest,
     sha256_bytes,
 )
+from synth.jsonable import to_jsonable
 
 logger = logging.getLogger(__name__)
 
@@ -70,21 +71,6 @@ DEFAULT_RESUME_IGNORED_KEYS: tuple[str, ...] = (
     # Performance-only render knobs: they change how fast, not what is rendered.
     "render.threads", "render.persistent_data", "render.recycle_after",
 )  # fmt: skip
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy arrays/scalars (recursively) to plain JSON types."""
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def label_bytes(label: Mapping[str, Any]) -> bytes:

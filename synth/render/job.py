@@ -18,8 +18,9 @@ import numpy as np
 
 from synth import __version__
 from synth.config import JobConfig, RenderConfig
+from synth.geometry import palm_normal, transform
 from synth.hand.rig import HandRig
-from synth.labels.sample import VISIBILITY_DEFINITION, build_label, palm_normal
+from synth.labels.sample import VISIBILITY_DEFINITION, build_label
 from synth.labels.visibility import DEPTH_TOLERANCE_M
 from synth.render.types import HandMesh, Passes, face_parts_from_vertex_parts
 from synth.scene.plan import PoseSampler, free_pose, plan_sample, posed_world
@@ -178,7 +179,7 @@ def render_sample(
         passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
     if passes.info:
         appearance.update(passes.info)
-    kc = (keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
+    kc = transform(keypoints, spec.camera.world_to_cam)
     caption, attrs = "", {}
     if describe is not None:
         gesture = None if spec.hand.gesture == "free" else spec.hand.gesture

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synth.jsonable import to_jsonable
+
 logger = logging.getLogger(__name__)
 
 HDRI_SUFFIXES = (".exr", ".hdr")
@@ -197,14 +199,7 @@ class LightingSample:
     background: BackgroundSample
 
     def attributes(self) -> dict[str, object]:
-        def plain(x: object) -> object:
-            if isinstance(x, dict):
-                return {k: plain(v) for k, v in x.items()}
-            if isinstance(x, list | tuple):
-                return [plain(v) for v in x]
-            return x
-
-        d = plain(asdict(self))
+        d = to_jsonable(asdict(self))
         assert isinstance(d, dict)
         if self.env.hdri:
             d["env"]["hdri"] = Path(self.env.hdri).name  # type: ignore[index]

@@ -33,9 +33,10 @@ from collections.abc import Callable
 import numpy as np
 
 from synth.config import JobConfig
+from synth.geometry import project_camera, rotation_between, skew, transform
 from synth.hand import anatomy
 from synth.hand.rig import HandRig
-from synth.scene.camera import Camera, intrinsics, look_at, transform
+from synth.scene.camera import Camera, intrinsics, look_at
 from synth.scene.spec import (
     OBJECT_PART_BASE,
     BackgroundSpec,
@@ -318,8 +319,7 @@ def drop_visible_sleeve_ends(spec: SampleSpec, rig: HandRig) -> SampleSpec:
             d = np.linalg.norm(p.vertices - kp[0], axis=1)
             end = p.vertices[d > d.max() - SLEEVE_END_M]
             c = transform(end, cam.world_to_cam)
-            c = c[c[:, 2] > 1e-3]  # in front of the camera
-            uv = (c @ cam.K.T)[:, :2] / c[:, 2:3]
+            uv = project_camera(c[c[:, 2] > 1e-3], cam.K)  # the points in front of the camera
             if ((uv[:, 0] > -0.5) & (uv[:, 0] < cam.width - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < cam.height - 0.5)).any():
                 logger.debug("sample %d: the sleeve's end would be in the image; no sleeve", spec.sample_id)
                 continue
@@ -384,16 +384,6 @@ def _backgrounds(dirs: tuple[str, ...]) -> list:
 FOREARM_MAX_FROM_DOWN_DEG = 100.0
 
 
-def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Minimal ``(3, 3)`` rotation taking unit vector ``a`` to unit vector ``b`` (Rodrigues; a
-    half turn about x for opposite vectors along y, the model's forearm axis)."""
-    v, c = np.cross(a, b), float(a @ b)
-    if np.linalg.norm(v) < 1e-9:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + Vx + Vx @ Vx / (1.0 + c)
-
-
 #: A held container (mug, cup, bottle) stands within this angle of upright (degrees).
 UPRIGHT_TILT_DEG = 25.0
 #: ... unless its hand's forearm would then point more than this far from straight down.
@@ -432,7 +422,7 @@ def natural_root(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, pose
     a_m = np.array([0.0, -1.0, 0.0])  # forearm direction, model frame
     R0 = rotation_between(a_m, a_w)
     tw = rng.uniform(0.0, 2.0 * np.pi)
-    K = np.array([[0, -a_w[2], a_w[1]], [a_w[2], 0, -a_w[0]], [-a_w[1], a_w[0], 0]])
+    K = skew(a_w)
     R = (np.eye(3) + np.sin(tw) * K + (1 - np.cos(tw)) * K @ K) @ R0
     root = np.eye(4)
     root[:3, :3] = R

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.jsonable import to_jsonable
 from synth.scene.camera import Camera
 
 
@@ -168,11 +169,11 @@ class PropSpec:
             "object_to_world": np.asarray(self.object_to_world, dtype=np.float64).tolist(),
             "grasp": self.grasp,
             "material": self.color_name,
-            "materials": [_plain(asdict(m)) for m in self.materials],
-            "contacts": [_plain(c) for c in self.contacts],
+            "materials": [to_jsonable(asdict(m)) for m in self.materials],
+            "contacts": [to_jsonable(c) for c in self.contacts],
             "fingers": sorted({c["finger"] for c in self.contacts if c.get("finger")}),
-            "dimensions_m": _plain(self.description.get("params", {})),
-            "fit": _plain(self.fit),
+            "dimensions_m": to_jsonable(self.description.get("params", {})),
+            "fit": to_jsonable(self.fit),
             "n_vertices": int(len(self.vertices)),
             "n_faces": int(len(self.faces)),
         }
@@ -209,20 +210,8 @@ class SampleSpec:
     def appearance_dict(self) -> dict[str, Any]:
         """JSON-safe description of material, lights and background (for labels)."""
         return {
-            "material": _plain(asdict(self.material)),
-            "lights": [_plain(asdict(li)) for li in self.lights],
-            "background": _plain(asdict(self.background)),
+            "material": to_jsonable(asdict(self.material)),
+            "lights": [to_jsonable(asdict(li)) for li in self.lights],
+            "background": to_jsonable(asdict(self.background)),
             "camera_mode": self.camera_mode,
         }
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x

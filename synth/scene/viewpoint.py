@@ -37,7 +37,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synth.scene.camera import Camera, intrinsics, look_at, transform
+from synth.geometry import palm_normal, project_camera, transform
+from synth.scene.camera import Camera, intrinsics, look_at
 
 logger = logging.getLogger(__name__)
 
@@ -187,8 +188,7 @@ def object_view(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int = VIS_R
     po = po[po[:, 2] > 1e-3]
     if len(po) < 3:
         return 1.0, 0.0
-    uo = po @ cam.K.T
-    uo = uo[:, :2] / uo[:, 2:3] * s
+    uo = project_camera(po, cam.K) * s
     mask = np.zeros((gh, gw), dtype=np.uint8)
     hull = cv2.convexHull(np.round(uo * 16).astype(np.int32))
     cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
@@ -222,8 +222,7 @@ def object_view(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int = VIS_R
         zo[need[:, 0], need[:, 1]] = fill
     ph = transform(hand, cam.world_to_cam)
     ph = ph[ph[:, 2] > 1e-3]
-    uh = ph @ cam.K.T
-    uh = uh[:, :2] / uh[:, 2:3] * s
+    uh = project_camera(ph, cam.K) * s
     zh = _min3(_splat_min(np.floor(uh[:, 0]).astype(np.int64), np.floor(uh[:, 1]).astype(np.int64), ph[:, 2],
                           gw, gh))
     covered = int((sil & (zh < zo)).sum())
@@ -245,9 +244,7 @@ def hand_frame(vertices: np.ndarray, parts: np.ndarray, keypoints: np.ndarray, s
     cap = fore[d > 0.9 * d.max()]
     a = cap.mean(0) - wrist
     a /= np.linalg.norm(a)
-    n = np.cross(keypoints[5] - wrist, keypoints[17] - wrist)
-    n = n / np.linalg.norm(n) * (1.0 if side == "right" else -1.0)
-    return {"centre": centre, "forearm": a, "palmar": n, "cap": cap}
+    return {"centre": centre, "forearm": a, "palmar": palm_normal(keypoints, side), "cap": cap}
 
 
 def _perp(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -417,8 +414,7 @@ def _check(cam: Camera, hand: np.ndarray, fore: np.ndarray, cap: np.ndarray, all
     pc = transform(hand, cam.world_to_cam)
     if (pc[:, 2] <= NEAR_M).any():
         return False, 0.0
-    uvw = pc @ cam.K.T
-    uv = uvw[:, :2] / uvw[:, 2:3]
+    uv = project_camera(pc, cam.K)
     inside = (uv[:, 0] >= MARGIN_PX - 0.5) & (uv[:, 0] <= W - 0.5 - MARGIN_PX) & \
              (uv[:, 1] >= MARGIN_PX - 0.5) & (uv[:, 1] <= H - 0.5 - MARGIN_PX)
     if not allow_trunc and not inside.all():
@@ -434,8 +430,7 @@ def _check(cam: Camera, hand: np.ndarray, fore: np.ndarray, cap: np.ndarray, all
     cc = transform(cap, cam.world_to_cam)
     front = cc[:, 2] > 1e-3
     if front.any():
-        cuv = (cc[front] @ cam.K.T)
-        cuv = cuv[:, :2] / cuv[:, 2:3]
+        cuv = project_camera(cc[front], cam.K)
         cin = (cuv[:, 0] > -0.5) & (cuv[:, 0] < W - 0.5) & (cuv[:, 1] > -0.5) & (cuv[:, 1] < H - 0.5)
         if cin.any():
             return False, frac
