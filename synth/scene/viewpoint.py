@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synth.geometry import palm_normal, project_camera, transform
+from synth.geometry import palm_normal, project_camera, rotation_between, transform
 from synth.scene.camera import Camera, intrinsics, look_at
 
 logger = logging.getLogger(__name__)
@@ -253,17 +253,6 @@ def _perp(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return r / np.linalg.norm(r)
 
 
-def _rotation_z_to(r: np.ndarray) -> np.ndarray:
-    """Minimal rotation taking the camera's +z axis to unit vector ``r`` (3x3)."""
-    z = np.array([0.0, 0.0, 1.0])
-    v = np.cross(z, r)
-    c = float(z @ r)
-    if np.linalg.norm(v) < 1e-12:
-        return np.eye(3)
-    Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + Vx + Vx @ Vx * (1.0 / (1.0 + c))
-
-
 def _direction(mode: str, fr: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """(view direction from camera to hand, image-up hint) for a mode."""
     a = fr["forearm"]
@@ -382,7 +371,7 @@ def sample_viewpoint(
         # from the principal point
         r = np.array([shift[0], shift[1], f_px])
         M = np.eye(4)
-        M[:3, :3] = _rotation_z_to(r / np.linalg.norm(r))
+        M[:3, :3] = rotation_between(np.array([0.0, 0.0, 1.0]), r / np.linalg.norm(r))
         w2c = M @ w2c
         cam = Camera(K=K, world_to_cam=w2c, width=width, height=height)
         ok, frac = _check(cam, hand, fore, fr["cap"], cfg.allow_truncation, short)
