@@ -246,7 +246,7 @@ class PropsConfig:
     Attributes:
         fraction: fraction of samples whose hand holds an object (0: none, the default, so jobs
             without props render exactly as before). Drawn per sample from its own stream
-            ``SeedSequence([seed, i, 2])``, independent of the rest of the sample.
+            stream ``props`` (:mod:`synth.rng`), independent of the rest of the sample.
         names: props to draw from (empty: all of :data:`synth.props.PROP_NAMES`).
     """
 
@@ -258,7 +258,7 @@ class PropsConfig:
 class AccessoriesConfig:
     """Worn accessories (:mod:`synth.scene.accessories`), natural planning only.
 
-    Drawn per sample from its own stream ``SeedSequence([seed, i, 3])``, so the rest of the
+    Drawn per sample from its own stream ``accessories`` (:mod:`synth.rng`), so the rest of the
     sample does not depend on these probabilities; all 0 gives exactly the samples of a job
     without accessories. Accessories get part ids after the held objects (16 + n_objects + k).
 

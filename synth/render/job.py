@@ -23,6 +23,7 @@ from synth.hand.rig import HandRig
 from synth.labels.sample import VISIBILITY_DEFINITION, build_label
 from synth.labels.visibility import DEPTH_TOLERANCE_M
 from synth.render.types import HandMesh, Passes, face_parts_from_vertex_parts
+from synth.rng import stream
 from synth.scene.plan import PoseSampler, free_pose, plan_sample, posed_world
 from synth.scene.spec import SampleSpec
 
@@ -186,7 +187,7 @@ def render_sample(
         caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, gesture,
                                   palm_normal_cam=palm_normal(kc, spec.hand.side), keypoints_cam=kc,
                                   extra=caption_words(spec, passes.parts),
-                                  rng=np.random.default_rng(np.random.SeedSequence([cfg.seed, i, 1])))
+                                  rng=stream(cfg.seed, i, "caption"))
     attrs = {**attrs, **appearance}
     hand_model = {"name": spec.hand.model, "side": spec.hand.side,
                   "shape": dict(zip(rig.shape_names, map(float, spec.hand.shape), strict=True)),

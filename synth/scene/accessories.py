@@ -28,8 +28,8 @@ Part ids: accessories follow the held objects in :attr:`SampleSpec.props`, so ac
 of a sample with ``n`` held objects has part id ``16 + n + k`` (category ``accessory``; the
 label's ``objects`` list names each one).
 
-Sampling (:func:`sample_accessories`) draws from its own stream ``SeedSequence([seed, i, 3])``
-(:func:`accessories_rng`) in a fixed order: four decisions (sleeve, watch, bracelet, ring, always
+Sampling (:func:`sample_accessories`) draws from its own stream ``accessories`` (:mod:`synth.rng`)
+(``synth.rng.stream(seed, i, "accessories")``) in a fixed order: four decisions (sleeve, watch, bracelet, ring, always
 drawn), then each drawn accessory's size and colour.
 """
 
@@ -98,11 +98,6 @@ class Accessory:
     materials: tuple[PropMaterial, ...]
     params: dict
     words: str
-
-
-def accessories_rng(seed: int, i: int) -> np.random.Generator:
-    """The Generator of sample ``i``'s accessories (independent of the main and props streams)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 3]))
 
 
 def _a(words: str) -> str:
@@ -461,7 +456,7 @@ def sample_accessories(rng: np.random.Generator, rig: HandRig, shape: np.ndarray
     """Draw the accessories of one sample (rest model frame of ``shape``).
 
     Args:
-        rng: the sample's accessories stream (:func:`accessories_rng`).
+        rng: the sample's accessories stream (``synth.rng.stream(seed, i, "accessories")``).
         rig: the hand rig; shape: ``(P,)`` shape parameters.
         pose: ``(16, 3)`` anatomical pose, degrees (a ring is fitted to the posed finger).
         probs: probability per kind (``sleeve``, ``watch``, ``bracelet``, ``ring``), 0..1.

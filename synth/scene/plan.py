@@ -1,16 +1,16 @@
 """Sample planning: ``(job config, i)`` -> :class:`SampleSpec` (pure numpy).
 
 Sample ``i`` draws everything from its own Generator,
-``numpy.random.default_rng(numpy.random.SeedSequence([seed, i]))``, in a fixed order (side,
+``main`` stream (:mod:`synth.rng`: ``SeedSequence([seed, i])``), in a fixed order (side,
 shape, pose, hand orientation, camera, material, lights, background), so any split of a job into
 shards gives identical samples.
 
 Worn accessories (``cfg.accessories``, natural planning only) draw from a third stream,
-``SeedSequence([seed, i, 3])`` (:mod:`synth.scene.accessories`), and follow the held objects in
+``accessories`` stream (:mod:`synth.scene.accessories`), and follow the held objects in
 ``spec.props`` (part ids ``16 + n_objects + k``, category ``accessory``).
 
 Held objects (``cfg.props``) draw from a second stream of the sample,
-``SeedSequence([seed, i, 2])`` (:func:`props_rng`): whether the hand holds something (one draw,
+``props`` stream: whether the hand holds something (one draw,
 always consumed), then the prop (uniform over ``cfg.props.names``), one of the grasps it affords,
 its size and materials and the fit
 (:func:`synth.props.fitting.sample_fit`). A fitted grasp replaces the drawn pose (the main stream
@@ -36,6 +36,7 @@ from synth.config import JobConfig
 from synth.geometry import project_camera, rotation_between, skew, transform
 from synth.hand import anatomy
 from synth.hand.rig import HandRig
+from synth.rng import stream
 from synth.scene.camera import Camera, intrinsics, look_at
 from synth.scene.spec import (
     OBJECT_PART_BASE,
@@ -67,16 +68,6 @@ SKIN_TONES: dict[str, tuple[float, float, float]] = {
 PoseSampler = Callable[[np.random.Generator, list[str]], tuple[np.ndarray, str, str]]
 
 
-def sample_rng(seed: int, i: int) -> np.random.Generator:
-    """The Generator of sample ``i`` of job ``seed``."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i)]))
-
-
-def props_rng(seed: int, i: int) -> np.random.Generator:
-    """The Generator of sample ``i``'s held objects (independent of :func:`sample_rng`)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 2]))
-
-
 @functools.lru_cache(maxsize=1)
 def _grasp_poses() -> dict[str, np.ndarray]:
     from synth.gestures.library import load_library
@@ -100,13 +91,13 @@ def prop_pairs(cfg: JobConfig) -> list[tuple[str, str]]:
 
 
 def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray):  # noqa: ANN201 - GraspFit | None
-    """Decide whether sample ``i`` holds an object and, if so, fit one (:func:`props_rng`).
+    """Decide whether sample ``i`` holds an object and, if so, fit one (stream ``props``).
 
     Returns:
         A :class:`synth.props.fitting.GraspFit` in the hand model frame, or None (no object, or
         no fit found in ``max_tries`` draws: logged, the sample then holds nothing).
     """
-    rng = props_rng(cfg.seed, i)
+    rng = stream(cfg.seed, i, "props")
     holds = rng.random() < cfg.props.fraction  # always drawn
     if not holds:
         return None
@@ -146,13 +137,13 @@ def prop_spec(fit, root: np.ndarray, index: int = 0) -> PropSpec:  # noqa: ANN00
 
 def plan_accessories(cfg: JobConfig, i: int, rig: HandRig, hand: HandSpec, n_objects: int) -> tuple[PropSpec, ...]:
     """Sample ``i``'s worn accessories, placed on the posed hand (part ids after the
-    ``n_objects`` held objects); drawn from :func:`synth.scene.accessories.accessories_rng`."""
+    ``n_objects`` held objects); drawn from the ``accessories`` stream."""
     probs = cfg.accessories.probs()
     if not any(probs.values()):
         return ()
     from synth.scene import accessories as acc
 
-    accs = acc.sample_accessories(acc.accessories_rng(cfg.seed, i), rig, hand.shape, probs, hand.pose_deg)
+    accs = acc.sample_accessories(stream(cfg.seed, i, "accessories"), rig, hand.shape, probs, hand.pose_deg)
     if not accs:
         return ()
     bt = model_pose(rig, hand.shape, hand.pose_deg).bone_transforms
@@ -227,7 +218,7 @@ def plan_sample(
     Returns:
         The sample's spec; identical for identical ``(cfg, i)``.
     """
-    rng = sample_rng(cfg.seed, i)
+    rng = stream(cfg.seed, i)
     sides = ("right", "left") if cfg.hand.side == "both" else (cfg.hand.side,)
     side = sides[int(rng.integers(len(sides)))]
     rig = rigs[side]
@@ -333,7 +324,7 @@ def drop_visible_sleeve_ends(spec: SampleSpec, rig: HandRig) -> SampleSpec:
 
 def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> SampleSpec:
     """Add the table of sample ``i`` when its lighting drew one (:mod:`synth.scene.surface`,
-    stream ``SeedSequence([seed, i, 4])``): a slab under the hand, forearm, held object and
+    stream ``surface``): a slab under the hand, forearm, held object and
     accessories, appended to ``spec.props`` (category ``surface``). Local lights that would sit
     under the top are mirrored above it. Unchanged when the camera is not above the top."""
     ls = spec.extra.get("lighting")
@@ -343,7 +334,7 @@ def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> Samp
 
     verts, _ = posed_world(rig, spec.hand)
     pts = np.concatenate([verts] + [np.asarray(p.vertices) for p in spec.props])
-    surf = sf.sample_surface(sf.surface_rng(cfg.seed, i), pts, spec.camera.position, cfg.lighting.table_rest_prob)
+    surf = sf.sample_surface(stream(cfg.seed, i, "surface"), pts, spec.camera.position, cfg.lighting.table_rest_prob)
     if surf is None:
         logger.debug("sample %d: camera below the table top; no table", i)
         ls = dataclasses.replace(ls, background=dataclasses.replace(ls.background, table=False))
@@ -393,10 +384,10 @@ UPRIGHT_FOREARM_MAX_DEG = 125.0
 def upright_root(seed: int, i: int, root: np.ndarray, object_to_model: np.ndarray) -> np.ndarray:
     """Turn a hand holding a container about its palm centre (the world origin) so that the
     container's axis (prop +z, its opening) points within :data:`UPRIGHT_TILT_DEG` of world up,
-    as people hold drinks; the tilt is drawn from ``SeedSequence([seed, i, 5])``. Returns ``root``
+    as people hold drinks; the tilt is drawn from the ``upright`` stream. Returns ``root``
     unchanged when the forearm would then point more than :data:`UPRIGHT_FOREARM_MAX_DEG` from
     straight down (an elbow above the hand)."""
-    g = np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 5]))
+    g = stream(seed, i, "upright")
     tilt, azim = np.radians(UPRIGHT_TILT_DEG) * np.sqrt(g.random()), 2.0 * np.pi * g.random()
     target = np.array([np.sin(tilt) * np.cos(azim), np.sin(tilt) * np.sin(azim), np.cos(tilt)])
     up = root[:3, :3] @ object_to_model[:3, :3] @ np.array([0.0, 0.0, 1.0])

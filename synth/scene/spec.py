@@ -185,7 +185,7 @@ class SampleSpec:
 
     Attributes:
         sample_id: sample index ``i``.
-        seed: job seed (the sample's Generator is ``SeedSequence([seed, i])``).
+        seed: job seed (the sample's streams are :func:`synth.rng.stream`).
         hand: the hand.
         camera: the camera (OpenCV conventions).
         material: skin material.
