@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from synth.jsonable import to_jsonable
+from synth.passes import PASSES
 
 CONFIG_VERSION = 1
 
@@ -286,11 +287,11 @@ class OutputConfig:
 
     Attributes:
         save_mesh: also write ``mesh/ID.npz`` with the exact rendered geometry (world frame).
-        passes: passes to write among rgb, depth, parts, normals.
+        passes: passes to write (names in :data:`synth.passes.PASSES`; default all of them).
     """
 
     save_mesh: bool = False
-    passes: list[str] = field(default_factory=lambda: ["rgb", "depth", "parts", "normals"])
+    passes: list[str] = field(default_factory=lambda: list(PASSES))
 
 
 @dataclass
@@ -417,8 +418,8 @@ class JobConfig:
         for k, v in self.accessories.probs().items():
             need(0.0 <= v <= 1.0, f"accessories.{k}_prob", f"must be in 0..1, got {v}")
 
-        bad = [p for p in self.output.passes if p not in ("rgb", "depth", "parts", "normals")]
-        need(not bad, "output.passes", f"unknown pass(es) {', '.join(bad)}; choose from rgb, depth, parts, normals")
+        bad = [p for p in self.output.passes if p not in PASSES]
+        need(not bad, "output.passes", f"unknown pass(es) {', '.join(bad)}; choose from {', '.join(PASSES)}")
 
     # ---- sampler configs -----------------------------------------------------------------
     def viewpoint_kwargs(self) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from synth.dataset.layout import (
     stem,
 )
 from synth.geometry import project_camera, transform
+from synth.passes import PASSES
 
 logger = logging.getLogger(__name__)
 
@@ -378,18 +379,15 @@ def check_images(
     """Pixel checks of decoded images against the label (sizes, dtypes, depth vs visibility)."""
     errs: list[str] = []
     W, H = (int(x) for x in a["image_size"])
-    expect = {"rgb": (np.uint8, 3), "depth": (np.float32, 0), "parts": (np.uint8, 0), "normals": (np.float32, 3)}
     for kind, img in images.items():
         rel = e.files[kind]
         if img.shape[:2] != (H, W):
             errs.append(f"{rel}: size {img.shape[1]}x{img.shape[0]}, label image_size is {W}x{H}")
             continue
-        if kind in expect:
-            dtype, ch = expect[kind]
+        if kind in PASSES and not PASSES[kind].matches(img):
             got_ch = img.shape[2] if img.ndim == 3 else 0
-            if img.dtype != dtype or (got_ch != ch and not (kind == "rgb" and got_ch == 4)):
-                errs.append(f"{rel}: {img.dtype} with {got_ch or 1} channel(s), expected {np.dtype(dtype)}")
-                continue
+            errs.append(f"{rel}: {img.dtype} with {got_ch or 1} channel(s), expected {PASSES[kind].dtype}")
+            continue
         if img.dtype.kind == "f" and not np.all(np.isfinite(img)):
             errs.append(f"{rel}: non-finite values")
     depth = images.get("depth")

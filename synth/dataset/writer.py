@@ -54,6 +54,7 @@ from synth.dataset.layout import (
     sha256_bytes,
 )
 from synth.jsonable import to_jsonable
+from synth.passes import PASSES
 
 logger = logging.getLogger(__name__)
 
@@ -292,9 +293,9 @@ class DatasetWriter:
 
         Args:
             sample_id: integer id >= 0.
-            images: ``"rgb"`` (H, W, 3) uint8 -> PNG; ``"depth"`` (H, W) float32 metres -> EXR;
-                ``"parts"`` (H, W) uint8 -> PNG; ``"normals"`` (H, W, 3) float32 -> EXR; any other
-                key: integer arrays -> PNG, float arrays -> EXR, in a folder of that name.
+            images: the passes of :data:`synth.passes.PASSES` by name (dtype, channels and codec
+                from there); any other key: integer arrays -> PNG, float arrays -> EXR, in a
+                folder of that name.
             label: the per-sample label (JSON-able; numpy arrays allowed). ``label["files"]`` is
                 filled here with the relative path of every file, ``"label"`` included.
             extra_files: already encoded files, e.g. ``{"mesh": npz_bytes}`` -> ``mesh/ID.npz``;
@@ -308,7 +309,7 @@ class DatasetWriter:
             raise ValueError(f"sample {sample_id}: images have different sizes {sorted(sizes)}")
         files: dict[str, str] = {}
         for k, a in arrays.items():
-            ext = ".exr" if np.issubdtype(a.dtype, np.floating) else ".png"
+            ext = PASSES[k].extension if k in PASSES else ".exr" if np.issubdtype(a.dtype, np.floating) else ".png"
             files[k] = rel_path(k, sample_id, ext)
         extras: dict[str, bytes] = {}
         for k, data in (extra_files or {}).items():
@@ -383,10 +384,8 @@ class DatasetWriter:
     ) -> None:
         blobs: dict[str, bytes] = {}
         for k, a in arrays.items():
-            if k in ("depth", "normals"):
-                blobs[k] = encode_exr(a)
-            elif k in ("rgb", "parts"):
-                blobs[k] = encode_png(a)
+            if k in PASSES:
+                blobs[k] = (encode_exr if PASSES[k].codec == "exr" else encode_png)(a)
             else:
                 blobs[k] = encode_image(a)[0]
         blobs.update(extras)
@@ -410,19 +409,7 @@ def _check_image(key: str, a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     if a.ndim not in (2, 3) or a.shape[0] == 0 or a.shape[1] == 0:
         raise ValueError(f"image {key!r} must be (H, W) or (H, W, C), got shape {a.shape}")
-    if key == "rgb" and (a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4)):
-        raise ValueError(f"image 'rgb' must be (H, W, 3) uint8, got {a.shape} {a.dtype}")
-    if key == "parts" and (a.dtype != np.uint8 or a.ndim != 2):
-        raise ValueError(f"image 'parts' must be (H, W) uint8, got {a.shape} {a.dtype}")
-    if key == "depth":
-        if a.ndim != 2 or not np.issubdtype(a.dtype, np.floating):
-            raise ValueError(f"image 'depth' must be (H, W) float metres, got {a.shape} {a.dtype}")
-        a = a.astype(np.float32, copy=False)
-    if key == "normals":
-        if a.ndim != 3 or a.shape[2] != 3 or not np.issubdtype(a.dtype, np.floating):
-            raise ValueError(f"image 'normals' must be (H, W, 3) float, got {a.shape} {a.dtype}")
-        a = a.astype(np.float32, copy=False)
-    return a
+    return PASSES[key].check(a) if key in PASSES else a
 
 
 def npz_bytes(**arrays: np.ndarray) -> bytes:

@@ -378,7 +378,7 @@ class RenderSession:
         """``(images, extra_files)`` of a sample for :meth:`DatasetWriter.write_sample`."""
         from synth.dataset.writer import npz_bytes
 
-        images = {k: getattr(s.passes, k) for k in self.cfg.output.passes}
+        images = {k: s.passes[k] for k in self.cfg.output.passes}
         extra = None
         if self.cfg.output.save_mesh:
             extra = {"mesh": npz_bytes(**mesh_arrays(s, self.rigs[s.spec.hand.side]))}

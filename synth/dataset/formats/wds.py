@@ -21,14 +21,10 @@ from typing import Any
 
 import numpy as np
 
-#: dataset file kind -> webdataset extension.
-EXTENSIONS: dict[str, str] = {
-    "rgb": "png",
-    "depth": "depth.exr",
-    "parts": "parts.png",
-    "normals": "normals.exr",
-    "label": "json",
-}
+from synth.passes import PASSES
+
+#: dataset file kind -> webdataset extension (the passes' from :data:`synth.passes.PASSES`).
+EXTENSIONS: dict[str, str] = {**{p.name: p.wds_extension for p in PASSES.values()}, "label": "json"}
 
 
 def _tar_bytes(sample: dict[str, Any]) -> int:
