@@ -109,6 +109,9 @@ PASSES: dict[str, PassInfo] = {p.name: p for p in (
              "7 pinky; ids >= 16 reserved for objects and accessories", tensor="index"),
     PassInfo("normals", "float32", 3, "exr", "unit vectors in the camera frame, float32 OpenEXR, x,y,z stored as R,G,B",
              tensor="vector"),
+    PassInfo("instance", "uint8", 0, "png",
+             "uint8 PNG: 0 background, 1 + hand index on the pixels of each hand (its parts 1..7); held objects, "
+             "accessories and the table are 0 here and keep their ids in parts", tensor="index", derive=hand_instance),
 )}  # fmt: skip
 
 

@@ -35,7 +35,7 @@ from synth.dataset.layout import (
     stem,
 )
 from synth.geometry import project_camera, transform
-from synth.passes import PASSES
+from synth.passes import HAND_PART_MAX, PASSES
 
 logger = logging.getLogger(__name__)
 
@@ -427,6 +427,12 @@ def check_images(
             hand = parts > 0
             if hand.any() and (depth[hand] <= 0).mean() > 0.05:
                 errs.append(f"{e.files['parts']}: {100 * (depth[hand] <= 0).mean():.0f}% of hand pixels have no depth")
+    inst = images.get("instance")
+    if inst is not None and parts is not None and inst.shape == parts.shape == (H, W):
+        hand = (parts >= 1) & (parts <= HAND_PART_MAX)
+        if ((inst > 0) != hand).any():
+            errs.append(f"{e.files['instance']}: {int(((inst > 0) != hand).sum())} pixel(s) disagree with the hand "
+                        "parts (1..7) of the part mask")
     normals = images.get("normals")
     if normals is not None and normals.shape == (H, W, 3) and depth is not None and depth.shape == (H, W):
         n = np.linalg.norm(normals[depth > 0], axis=-1)
