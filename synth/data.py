@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from synth.dataset.imageio import read_image
-from synth.dataset.layout import LABEL_KEY, read_dataset_json, read_manifest
+from synth.dataset.layout import LABEL_KEY, check_entry_paths, read_dataset_json, read_manifest, safe_member_path
 from synth.dataset.splits import parse_splits, split_of
 from synth.passes import PASSES
 
@@ -46,6 +46,11 @@ class HandDataset(Sequence[dict[str, Any]]):
         split: keep only the ids of this split; ``splits`` gives the fractions (the same
             deterministic by-id-hash rule as ``synth package --split``).
         ids: keep only these ids.
+
+    Raises:
+        synth.dataset.layout.DatasetError: not a dataset; ``UnsafePathError`` (naming the sample)
+            when a manifest path is absolute, not normalised or leads out of ``root``, also through
+            a symlink (checked when the file is opened).
 
     Each item is a dict: ``id``; ``label`` (the full JSON label); the arrays of
     :data:`ARRAY_FIELDS` (``keypoints_2d`` (21, 2) px, ``keypoints_3d_cam`` (21, 3) m, ``K`` (3, 3),
@@ -75,6 +80,8 @@ class HandDataset(Sequence[dict[str, Any]]):
             if split not in fr:
                 raise ValueError(f"unknown split {split!r}; splits are {sorted(fr)}")
             keep = [i for i in keep if split_of(i, fr) == split]
+        for i in keep:  # untrusted manifest: every path relative, normalised, inside root
+            check_entry_paths(self.entries[i])
         self.ids: list[int] = keep
 
     def subset(self, ids: Sequence[int]) -> HandDataset:
@@ -82,6 +89,8 @@ class HandDataset(Sequence[dict[str, Any]]):
         sub = object.__new__(HandDataset)
         sub.root, sub.meta, sub.entries, sub.load = self.root, self.meta, self.entries, self.load
         sub.ids = [int(i) for i in ids if int(i) in self.entries]
+        for i in sub.ids:
+            check_entry_paths(self.entries[i])
         return sub
 
     def __len__(self) -> int:
@@ -94,11 +103,13 @@ class HandDataset(Sequence[dict[str, Any]]):
     def label(self, index: int) -> dict[str, Any]:
         """The JSON label of the ``index``-th sample (no image decoding)."""
         e = self.entries[self.ids[index]]
-        return json.loads((self.root / e.files[LABEL_KEY]).read_text("utf-8"))
+        return json.loads(safe_member_path(self.root, e.files[LABEL_KEY], e.id).read_text("utf-8"))
 
     def path(self, index: int, kind: str) -> Path:
-        """Absolute path of one file of the ``index``-th sample (``KeyError`` if absent)."""
-        return self.root / self.entries[self.ids[index]].files[kind]
+        """Path of one file of the ``index``-th sample (``KeyError`` if absent), checked to lie
+        inside the dataset (:func:`synth.dataset.layout.safe_member_path`)."""
+        e = self.entries[self.ids[index]]
+        return safe_member_path(self.root, e.files[kind], e.id)
 
     def __getitem__(self, index: int) -> dict[str, Any]:  # type: ignore[override]
         if not -len(self) <= index < len(self):
@@ -112,7 +123,7 @@ class HandDataset(Sequence[dict[str, Any]]):
                 item[name] = np.asarray(label[name], dtype=dtype)
         for kind in self.load:
             if kind in e.files:
-                item[kind] = read_image(self.root / e.files[kind])
+                item[kind] = read_image(safe_member_path(self.root, e.files[kind], e.id))
         return item
 
     def torch(self, with_label: bool = False) -> Any:

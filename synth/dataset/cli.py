@@ -15,6 +15,19 @@ logger = logging.getLogger(__name__)
 CONDITIONINGS = ("depth", "skeleton", "parts")
 
 
+SKIP_HELP = ("Leave out samples that fail the pre-check (missing or modified files, bad label JSON, unsafe paths) "
+             "and list them in the summary and the output; without it such a dataset is refused.")
+
+
+def _skipped_text(report: dict) -> str:
+    """``"; skipped N invalid sample(s): ids ..."`` from a ``report["skipped_invalid"]`` record."""
+    rec = report.get("skipped_invalid") or {}
+    if not rec.get("count"):
+        return ""
+    ids = rec["ids"]
+    return f"; skipped {rec['count']} invalid sample(s): ids " + ", ".join(map(str, ids[:20])) + (" ..." if len(ids) > 20 else "")
+
+
 def _dataset_dir(path: str) -> Path:
     from synth.dataset.layout import DatasetError
     from synth.dataset.validate import require_dataset
@@ -28,23 +41,23 @@ def _dataset_dir(path: str) -> Path:
 
 @click.command("validate")
 @click.argument("dataset", type=click.Path(file_okay=False, path_type=str))
-@click.option("--no-hash", is_flag=True, help="Check file sizes only, not sha256.")
 @click.option("--no-decode", is_flag=True, help="Do not decode images (no pixel checks).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None, help="Checker threads.")
 @click.option("--max-errors", type=click.IntRange(0), default=200, show_default=True, help="Print at most this many problems (0: all).")
 @click.option("--report", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="Also write the full result as JSON to this file.")  # fmt: skip
-def validate_cmd(dataset: str, no_hash: bool, no_decode: bool, workers: int | None, max_errors: int,
+def validate_cmd(dataset: str, no_decode: bool, workers: int | None, max_errors: int,
                  report: str | None) -> None:  # fmt: skip
-    """Check every sample of DATASET: files, sha256, image decoding and sizes, label schema and
-    consistency (keypoints vs K and world_to_cam, visibility vs depth). Exit 1 on any problem."""
+    """Check every sample of DATASET: manifest paths (relative, inside DATASET), file sizes and
+    sha256 (always), image decoding and sizes, label schema and consistency (keypoints vs K and
+    world_to_cam, visibility vs depth). Exit 1 on any problem, each named by its sample id."""
     from synth.dataset.layout import read_manifest
     from synth.dataset.validate import validate_dataset
 
     root = _dataset_dir(dataset)
     total = len(read_manifest(root))
     with _progress("validating", total) as advance:
-        rep = validate_dataset(root, check_hashes=not no_hash, decode=not no_decode, workers=workers,
+        rep = validate_dataset(root, check_hashes=True, decode=not no_decode, workers=workers,
                                progress=advance)  # fmt: skip
     shown = rep.errors if max_errors == 0 else rep.errors[:max_errors]
     for line in shown:
@@ -85,9 +98,10 @@ def validate_cmd(dataset: str, no_hash: bool, no_decode: bool, workers: int | No
 @click.option(
     "--shard-size", type=click.IntRange(1 << 16), default=256 << 20, show_default=True, help="webdataset: maximum bytes per tar shard."
 )
-@click.option("--force", is_flag=True, help="Write into a non-empty --out directory.")  # fmt: skip
+@click.option("--force", is_flag=True, help="Write into a non-empty --out directory.")
+@click.option("--skip-invalid", is_flag=True, help=SKIP_HELP)  # fmt: skip
 def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str, shard_size: int,
-                force: bool) -> None:  # fmt: skip
+                force: bool, skip_invalid: bool) -> None:  # fmt: skip
     """Package DATASET into --out in one of the formats of --format."""
     from synth.dataset.layout import DatasetError
     from synth.dataset.package import package
@@ -98,11 +112,14 @@ def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str,
         splits = parse_splits(None if split.lower() == "none" else split)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--split") from None
+    report: dict = {}
     try:
-        counts = package(root, fmt, out, splits, conditioning=conditioning, shard_size=shard_size, force=force)
+        counts = package(root, fmt, out, splits, conditioning=conditioning, shard_size=shard_size, force=force,
+                         skip_invalid=skip_invalid, report=report)  # fmt: skip
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"{fmt}: wrote " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" sample(s) to {out}")
+    click.echo(f"{fmt}: wrote " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" sample(s) to {out}"
+               + _skipped_text(report))  # fmt: skip
 
 
 @click.command("preview")
@@ -111,36 +128,40 @@ def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str,
 @click.option("--count", type=click.IntRange(1, 400), default=16, show_default=True, help="Samples on the sheet.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Which samples (0: the first ids).")
 @click.option("--thumb", type=click.IntRange(32, 1024), default=256, show_default=True, help="Tile size, px.")
-def preview_cmd(dataset: str, out: str, count: int, seed: int, thumb: int) -> None:
+@click.option("--skip-invalid", is_flag=True, help=SKIP_HELP)
+def preview_cmd(dataset: str, out: str, count: int, seed: int, thumb: int, skip_invalid: bool) -> None:
     """A contact sheet: RGB with skeleton overlay (visible: filled, occluded: hollow), part mask
     and depth thumbnails, caption under each sample."""
     from synth.dataset.layout import DatasetError
     from synth.dataset.preview import contact_sheet
 
     root = _dataset_dir(dataset)
+    report: dict = {}
     try:
-        n = contact_sheet(root, out, count=count, seed=seed, thumb=thumb)
+        n = contact_sheet(root, out, count=count, seed=seed, thumb=thumb, skip_invalid=skip_invalid, report=report)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {out} ({n} sample(s))")
+    click.echo(f"wrote {out} ({n} sample(s))" + _skipped_text(report))
 
 
 @click.command("stats")
 @click.argument("dataset", type=click.Path(file_okay=False, path_type=str))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=str), default=None,
-              help="Card path (default DATASET/README.md); plots go next to it in card_plots/.")  # fmt: skip
-def stats_cmd(dataset: str, out: str | None) -> None:
+              help="Card path (default DATASET/README.md); plots go next to it in card_plots/.")
+@click.option("--skip-invalid", is_flag=True, help=SKIP_HELP)  # fmt: skip
+def stats_cmd(dataset: str, out: str | None, skip_invalid: bool) -> None:
     """Write a dataset card (README.md): counts, generator and config, conventions, licences,
     and distribution plots."""
     from synth.dataset.layout import DatasetError
     from synth.dataset.stats import write_card
 
     root = _dataset_dir(dataset)
+    report: dict = {}
     try:
-        path = write_card(root, out)
+        path = write_card(root, out, skip_invalid=skip_invalid, report=report)
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {path}")
+    click.echo(f"wrote {path}" + _skipped_text(report))
 
 
 class _progress:

@@ -8,17 +8,21 @@ the id and gesture below.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
+import struct
 import textwrap
+import zlib
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
 from synth.dataset.formats.controlnet import PART_COLOURS
-from synth.dataset.layout import DatasetError
+from synth.dataset.layout import DatasetError, atomic_write
 from synth.hand.keypoints import SKELETON
 
 logger = logging.getLogger(__name__)
@@ -79,14 +83,37 @@ def _fit(img: np.ndarray, size: int, nearest: bool = False) -> tuple[np.ndarray,
     return canvas, s
 
 
-def contact_sheet(root: str | os.PathLike[str], out: str | os.PathLike[str], count: int = 16, seed: int = 0, thumb: int = 256) -> int:
+def _png_with_text(png: bytes, key: str, text: str) -> bytes:
+    """``png`` with a ``tEXt`` chunk ``key: text`` inserted after ``IHDR`` (Latin-1 text)."""
+    body = key.encode("latin-1") + b"\0" + text.encode("latin-1", "replace")
+    chunk = struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body) & 0xFFFFFFFF)
+    ihdr_end = 8 + 4 + 4 + 13 + 4
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
+def contact_sheet(root: str | os.PathLike[str], out: str | os.PathLike[str], count: int = 16, seed: int = 0, thumb: int = 256,
+                  skip_invalid: bool = False, report: dict[str, Any] | None = None) -> int:
     """Write a contact sheet of ``count`` samples of dataset ``root`` to ``out``; returns how many.
 
-    ``seed`` 0 takes the first ids; any other seed picks a random subset with that seed.
+    ``seed`` 0 takes the first ids; any other seed picks a random subset with that seed. Every
+    sample is checked first (:func:`synth.dataset.validate.sample_problems`): an invalid one is an
+    error naming it and nothing is written; with ``skip_invalid`` it is left out, listed in
+    ``report["skipped_invalid"]`` and, for a PNG sheet, in its ``synth:skipped_invalid`` text chunk.
+    The sheet is written to a temporary file and renamed into place.
     """
     from synth.data import HandDataset
+    from synth.dataset.layout import read_manifest
+    from synth.dataset.validate import skipped_summary, usable_ids
 
-    ds = HandDataset(root, load=("rgb", "parts", "depth"))
+    out = Path(out)
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise DatasetError(f"--out {out}: use a .png or .jpg file name")
+    if out.parent and not out.parent.exists():
+        raise DatasetError(f"--out {out}: folder {out.parent} does not exist")
+    good, bad = usable_ids(root, read_manifest(root), skip_invalid, "preview")
+    if report is not None:
+        report["skipped_invalid"] = skipped_summary(bad)
+    ds = HandDataset(root, load=("rgb", "parts", "depth"), ids=good)
     if not len(ds):
         raise DatasetError(f"{root} holds no complete samples")
     n = min(count, len(ds))
@@ -128,13 +155,12 @@ def contact_sheet(root: str | os.PathLike[str], out: str | os.PathLike[str], cou
         for li, text in enumerate(lines):
             col = (255, 220, 120) if li == 0 else (230, 230, 230)
             cv2.putText(sheet, text, (x0 + 2, y0 + thumb + (li + 1) * line_h), FONT, scale_txt, col, 1, cv2.LINE_AA)
-    out = Path(out)
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise DatasetError(f"--out {out}: use a .png or .jpg file name")
-    if out.parent and not out.parent.exists():
-        raise DatasetError(f"--out {out}: folder {out.parent} does not exist")
-    ok = cv2.imwrite(str(out), sheet[..., ::-1])
+    ok, enc = cv2.imencode(out.suffix.lower(), sheet[..., ::-1])
     if not ok:
-        raise DatasetError(f"could not write {out}")
+        raise DatasetError(f"could not encode {out}")
+    data = enc.tobytes()
+    if bad and out.suffix.lower() == ".png":
+        data = _png_with_text(data, "synth:skipped_invalid", json.dumps(skipped_summary(bad)))
+    atomic_write(out, data)
     logger.info("contact sheet of %d samples -> %s", n, out)
     return n

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from synth.dataset.layout import DatasetError, read_dataset_json, read_manifest
+from synth.dataset.layout import DatasetError, ManifestEntry, atomic_write, read_dataset_json, read_manifest, safe_member_path
 from synth.geometry import palm_normal
 from synth.hand.keypoints import KEYPOINT_NAMES
 
@@ -96,9 +96,9 @@ def hand_view_angles(label: dict[str, Any]) -> tuple[float, float] | None:
     return float(np.degrees(np.arctan2(d @ x, d @ y))), float(np.degrees(np.arcsin(np.clip(d @ z, -1, 1))))
 
 
-def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
-    """Counters and arrays for the card, from the labels of ``root``."""
-    entries = read_manifest(root)
+def collect(root: Path, labels_limit: int = MAX_LABELS, entries: dict[int, ManifestEntry] | None = None) -> dict[str, Any]:
+    """Counters and arrays for the card, from the labels of ``root`` (of ``entries``: default all)."""
+    entries = read_manifest(root) if entries is None else entries
     ids = list(entries)
     if len(ids) > labels_limit:
         rng = np.random.default_rng(0)
@@ -114,7 +114,7 @@ def collect(root: Path, labels_limit: int = MAX_LABELS) -> dict[str, Any]:
         e = entries[i]
         c["files"].update(e.files.keys())
         try:
-            lab = json.loads((root / e.files["label"]).read_text("utf-8"))
+            lab = json.loads(safe_member_path(root, e.files["label"], e.id).read_text("utf-8"))
         except (OSError, ValueError, KeyError):
             continue
         g = lab.get("gesture") or {}
@@ -251,20 +251,49 @@ def _table(counter: Counter, head: str, top: int = 40) -> str:
     return "\n".join(rows)
 
 
-def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
-    """Write the dataset card of ``root`` (default ``root/README.md``); returns its path."""
+def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, skip_invalid: bool = False,
+               report: dict[str, Any] | None = None) -> Path:
+    """Write the dataset card of ``root`` (default ``root/README.md``); returns its path.
+
+    Every sample is checked first (:func:`synth.dataset.validate.sample_problems`): an invalid
+    one is an error naming it and nothing is written; with ``skip_invalid`` it is left out and
+    listed in the card (and in ``report["skipped_invalid"]``). The plots are drawn into a
+    temporary folder and renamed into place, the card is written atomically.
+    """
+    import shutil
+    import tempfile
+
     import yaml
+
+    from synth.dataset.validate import skipped_summary, usable_ids
 
     root = Path(root)
     meta = read_dataset_json(root)
     card = Path(out) if out else root / "README.md"
     if not card.parent.is_dir():
         raise DatasetError(f"--out {card}: folder {card.parent} does not exist")
-    c = collect(root)
+    all_entries = read_manifest(root)
+    good, bad = usable_ids(root, all_entries, skip_invalid, "stats")
+    if report is not None:
+        report["skipped_invalid"] = skipped_summary(bad)
+    entries = {i: all_entries[i] for i in good}
+    c = collect(root, entries=entries)
     if c["n"] == 0:
         raise DatasetError(f"{root} holds no complete samples")
     plot_dir = card.parent / "card_plots"
-    figs = plots(c, plot_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".card_plots.", suffix=".tmp", dir=card.parent))
+    try:
+        figs = plots(c, staging)
+        if plot_dir.exists():
+            old_dir = Path(tempfile.mkdtemp(prefix=".card_plots.old.", suffix=".tmp", dir=card.parent))
+            os.rename(plot_dir, old_dir / "card_plots")
+            os.rename(staging, plot_dir)
+            shutil.rmtree(old_dir, ignore_errors=True)
+        else:
+            os.rename(staging, plot_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     rel = os.path.relpath(plot_dir, card.parent)
     gen = meta.get("generator", {})
     gen_text = f"{gen.get('name', 'synth')} {gen.get('version', '?')}" if isinstance(gen, dict) else str(gen)
@@ -279,12 +308,18 @@ def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     )
     from synth.dataset.splits import DEFAULT_SPLITS, assign
 
-    by_split = assign(read_manifest(root), DEFAULT_SPLITS)
+    by_split = assign(entries, DEFAULT_SPLITS)
     L.append(
         "\nDefault deterministic split (`synth package --split train=0.9,val=0.05,test=0.05`): "
         + ", ".join(f"{k} {len(v)}" for k, v in by_split.items())
         + "."
     )
+    if bad:
+        ids = sorted(bad)
+        L.append(
+            f"\n**{len(ids)} invalid sample(s) left out** (`synth stats --skip-invalid`; see `synth validate`): ids "
+            + ", ".join(str(i) for i in ids[:50]) + (" ..." if len(ids) > 50 else "") + "."
+        )
     if c["n_read"] < c["n"]:
         L.append(f"\nStatistics below are computed on a deterministic subset of {c['n_read']} labels.")
     L.append("\n## Contents\n")
@@ -339,8 +374,6 @@ def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None 
         L.append("synth's `assets/NOTICE` was not found next to the installed package; see the synth repository.")
     L.append("\nUser-supplied HDRIs and backgrounds (if the config names any) keep the licences of their sources.\n")
     text = "\n".join(L) + "\n"
-    tmp = card.with_name(f".{card.name}.tmp")
-    tmp.write_text(text, "utf-8")
-    os.replace(tmp, card)
+    atomic_write(card, text.encode("utf-8"))
     logger.info("dataset card -> %s", card)
     return card

@@ -29,10 +29,13 @@ from synth.dataset.layout import (
     MANIFEST,
     DatasetError,
     ManifestEntry,
+    UnsafePathError,
     read_dataset_json,
+    safe_member_path,
     scan_manifest,
     sha256_bytes,
     stem,
+    verify_sample,
 )
 from synth.geometry import project_camera, transform
 from synth.passes import HAND_PART_MAX, PASSES
@@ -144,7 +147,7 @@ def validate_dataset(
 
 def _orphans(root: Path, entries: dict[int, ManifestEntry], rep: ValidationReport) -> None:
     """Sample files on disk that no manifest entry lists: an incomplete or dropped sample."""
-    listed = {rel for e in entries.values() for rel in e.files.values()}
+    listed = {rel for e in entries.values() for rel in e.files.values() if isinstance(rel, str)}
     orphan_ids: dict[str, list[str]] = {}
     for folder in sorted({f for f, _ in KINDS.values()}):
         d = root / folder
@@ -168,7 +171,11 @@ def _check_sample(root: Path, e: ManifestEntry, check_hashes: bool, decode: bool
     if LABEL_KEY not in e.files:
         errs.append(f"{sid}: manifest entry lists no label file")
     for kind, rel in e.files.items():
-        path = root / rel
+        try:
+            path = safe_member_path(root, rel, e.id)
+        except UnsafePathError as exc:
+            errs.append(f"{sid}: {exc}")
+            continue
         try:
             blob = path.read_bytes()
         except FileNotFoundError:
@@ -177,9 +184,11 @@ def _check_sample(root: Path, e: ManifestEntry, check_hashes: bool, decode: bool
         except OSError as exc:
             errs.append(f"{sid}: {rel}: unreadable ({exc.strerror})")
             continue
-        if kind in e.bytes and len(blob) != e.bytes[kind]:
+        if not isinstance(e.bytes.get(kind), int):
+            errs.append(f"{sid}: {rel}: the manifest records no size")
+        elif len(blob) != e.bytes[kind]:
             errs.append(f"{sid}: {rel}: size {len(blob)} bytes, manifest says {e.bytes[kind]} (truncated?)")
-        elif check_hashes and kind in e.sha256 and sha256_bytes(blob) != e.sha256[kind]:
+        elif check_hashes and sha256_bytes(blob) != e.sha256.get(kind):
             errs.append(f"{sid}: {rel}: sha256 differs from the manifest (modified or corrupted)")
         data[kind] = blob
     label: dict[str, Any] | None = None
@@ -198,7 +207,7 @@ def _check_sample(root: Path, e: ManifestEntry, check_hashes: bool, decode: bool
     if decode:
         images: dict[str, np.ndarray] = {}
         for kind, blob in data.items():
-            if kind in (LABEL_KEY, "mesh") or not e.files[kind].endswith((".png", ".exr")):
+            if kind in (LABEL_KEY, "mesh") or not str(e.files[kind]).endswith((".png", ".exr")):
                 continue
             try:
                 images[kind] = decode_image(blob, e.files[kind])
@@ -439,6 +448,67 @@ def check_images(
         if n.size and (np.abs(n - 1) > 1e-2).mean() > 0.01:
             errs.append(f"{e.files['normals']}: normals are not unit length where there is a surface")
     return errs
+
+
+def sample_problems(root: str | os.PathLike[str], entry: ManifestEntry) -> list[str]:
+    """Problems that make a sample unusable by ``package`` / ``preview`` / ``stats`` (empty: usable).
+
+    Every file as recorded (:func:`synth.dataset.layout.verify_sample` with sha256: safe path,
+    present, right size and checksum), and a label that parses as a JSON object with the
+    manifest's id. Cheaper than :func:`validate_dataset` (no image decoding, no geometry checks).
+    """
+    problems = verify_sample(root, entry, check_hash=True)
+    if problems or LABEL_KEY not in entry.files:
+        return problems
+    sid = stem(entry.id)
+    rel = entry.files[LABEL_KEY]
+    try:
+        label = json.loads(safe_member_path(root, rel, entry.id).read_bytes().decode("utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        return [f"{sid}: {rel}: not valid JSON ({str(exc).splitlines()[0]})"]
+    if not isinstance(label, dict):
+        return [f"{sid}: {rel}: not a JSON object"]
+    if label.get("id") != entry.id:
+        return [f"{sid}: {rel}: label id {label.get('id')!r} is not the manifest id {entry.id}"]
+    return []
+
+
+def find_invalid(root: str | os.PathLike[str], entries: dict[int, ManifestEntry], workers: int | None = None) -> dict[int, list[str]]:
+    """:func:`sample_problems` of every entry, on ``workers`` threads; ``{id: problems}`` of the bad ones."""
+    root = Path(root)
+    bad: dict[int, list[str]] = {}
+    with ThreadPoolExecutor(max_workers=workers or min(8, os.cpu_count() or 1)) as pool:
+        for sid, probs in zip(entries, pool.map(lambda e: sample_problems(root, e), entries.values()), strict=True):
+            if probs:
+                bad[sid] = probs
+    return bad
+
+
+def usable_ids(
+    root: str | os.PathLike[str], entries: dict[int, ManifestEntry], skip_invalid: bool, what: str
+) -> tuple[list[int], dict[int, list[str]]]:
+    """Ids of ``entries`` that ``what`` (a command name) may read, and the invalid ones skipped.
+
+    Raises:
+        DatasetError: some samples are invalid and ``skip_invalid`` is off; one line naming the
+            bad ids and the first problem (nothing has been written yet).
+    """
+    bad = find_invalid(root, entries)
+    if bad and not skip_invalid:
+        ids = sorted(bad)
+        shown = ", ".join(str(i) for i in ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        raise DatasetError(
+            f"{what}: {len(ids)} invalid sample(s) in {root} (ids {shown}); first: {bad[ids[0]][0]}. "
+            "Nothing was written; run `synth validate`, or pass --skip-invalid to leave them out"
+        )
+    for sid in sorted(bad):
+        logger.warning("%s: skipping invalid sample %d: %s", what, sid, "; ".join(bad[sid]))
+    return [i for i in entries if i not in bad], bad
+
+
+def skipped_summary(bad: dict[int, list[str]]) -> dict[str, Any]:
+    """JSON-able record of the samples skipped by ``--skip-invalid``: count, ids, one problem each."""
+    return {"count": len(bad), "ids": sorted(bad), "problems": {str(i): bad[i][0] for i in sorted(bad)}}
 
 
 def require_dataset(root: str | os.PathLike[str]) -> dict[str, Any]:

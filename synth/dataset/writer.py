@@ -7,8 +7,16 @@ Guarantees:
   line (id, files, sha256 and size of each file) is appended with one ``write`` + ``fsync``;
 * so a sample is in the manifest only when all its files are complete, whenever the process dies.
   On resume, a sample whose files exist but whose manifest line is missing is redone, a manifest
-  line whose files are missing (or have the wrong size) is dropped and redone, and a truncated
-  last manifest line (killed mid-append) is removed.
+  line whose files are missing, have the wrong size or (with ``verify=True``, ``synth render
+  --verify``) the wrong sha256 is dropped and redone, and a truncated last manifest line (killed
+  mid-append) is removed;
+* the output directory is untrusted: nothing is written through a symlink inside it (a linked
+  ``rgb/`` or manifest is refused), temporary files are created exclusively under unique names
+  (``O_CREAT | O_EXCL | O_NOFOLLOW``), and manifest paths of a resumed dataset are checked;
+* one writer per directory: the writer holds ``DATASET/.lock`` for its lifetime
+  (:mod:`synth.dataset.lock`); shards of one job share it (``SharedDirWriter``);
+* a failed write raises :class:`~synth.dataset.layout.DatasetWriteError` (one line naming the
+  path) after removing its temporary file; re-running the job resumes byte-identically.
 
 Writing happens on one background thread by default (``background=True``), so the renderer can
 render the next sample meanwhile; errors raised there surface on the next call or on ``close``.
@@ -26,14 +34,17 @@ Example::
 from __future__ import annotations
 
 import copy
+import errno
 import io
 import json
 import logging
 import os
 import queue
+import stat
 import threading
 import zipfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -44,15 +55,21 @@ from synth.dataset.layout import (
     CONVENTIONS,
     DATASET_FORMAT_VERSION,
     DATASET_JSON,
+    KINDS,
     LABEL_KEY,
     MANIFEST,
     DatasetError,
+    DatasetWriteError,
     ManifestEntry,
-    atomic_write,
+    SafeDir,
+    UnsafePathError,
+    check_entry_paths,
     rel_path,
     scan_manifest,
     sha256_bytes,
+    sha256_file,
 )
+from synth.dataset.lock import DirectoryLock, job_fingerprint
 from synth.jsonable import to_jsonable
 from synth.passes import PASSES
 
@@ -139,10 +156,17 @@ class DatasetWriter:
         fsync_files: also fsync every data file before its rename (survives power loss, slower).
             The manifest is always fsynced.
         resume_ignored_keys: dotted config keys allowed to differ on resume.
+        verify: on resume, also check the sha256 of every file of every complete sample (sizes
+            are always checked); a sample that does not match is redone.
 
     Raises:
-        DatasetError: the directory cannot be used (unwritable, not a dataset, other config).
+        DatasetError: the directory cannot be used (unwritable, not a dataset, other config, a
+            symlink inside it); :class:`~synth.dataset.lock.DatasetLockedError` when another
+            process writes it; :class:`~synth.dataset.layout.DatasetWriteError` on a write error.
     """
+
+    #: Hold the directory lock shared with other writers of the same job (shards), not exclusively.
+    shared_directory: bool = False
 
     def __init__(
         self,
@@ -154,19 +178,33 @@ class DatasetWriter:
         max_pending: int = 2,
         fsync_files: bool = False,
         resume_ignored_keys: Iterable[str] = DEFAULT_RESUME_IGNORED_KEYS,
+        verify: bool = False,
     ) -> None:
         self.root = Path(out_dir)
         self.fsync_files = fsync_files
+        self.verify = bool(verify)
         self._ignored = tuple(resume_ignored_keys)
         self._closed = False
         self._error: BaseException | None = None
         self._lock = threading.Lock()
-        self._prepare_dir(dataset_meta, resume, force)
-        self._completed = self._recover()
+        self._manifest_fd = -1
+        self._dir: SafeDir | None = None
+        self._dir_lock: DirectoryLock | None = None
         try:
-            self._manifest_fd = os.open(self.root / MANIFEST, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        except OSError as exc:
-            raise DatasetError(f"cannot write {self.root / MANIFEST}: {exc.strerror}") from exc
+            self._open_root()
+            job = job_fingerprint(_strip_keys(dict(dataset_meta).get("config", {}), self._ignored))
+            self._dir_lock = DirectoryLock(self.root, job, shared=self.shared_directory)
+            self._prepare_dir(dataset_meta, resume, force)
+            self._completed = self._recover()
+            try:
+                self._manifest_fd = os.open(
+                    MANIFEST, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644, dir_fd=self._dir.fd
+                )
+            except OSError as exc:
+                raise DatasetWriteError(self.root / MANIFEST, exc.strerror or str(exc), exc.errno) from exc
+        except BaseException:
+            self._release()
+            raise
         self._queue: queue.Queue[_Item | None] | None = None
         self._thread: threading.Thread | None = None
         if background:
@@ -175,7 +213,8 @@ class DatasetWriter:
             self._thread.start()
 
     # ----------------------------------------------------------------------------- setup
-    def _prepare_dir(self, dataset_meta: Mapping[str, Any], resume: bool, force: bool) -> None:
+    def _open_root(self) -> None:
+        """Create/open the output directory; refuse symlinks where the writer puts files."""
         root = self.root
         if root.exists() and not root.is_dir():
             raise DatasetError(f"output path {root} exists and is not a directory")
@@ -185,6 +224,21 @@ class DatasetWriter:
             raise DatasetError(f"cannot create output directory {root}: {exc.strerror}") from exc
         if not os.access(root, os.W_OK | os.X_OK):
             raise DatasetError(f"output directory {root} is not writable")
+        self._dir = SafeDir(root)
+        for name in sorted({DATASET_JSON, MANIFEST, *(folder for folder, _ in KINDS.values())}):
+            try:
+                st = os.stat(name, dir_fd=self._dir.fd, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                raise DatasetError(
+                    f"{root / name} is a symlink; the dataset writer never writes through links inside "
+                    "the output directory (replace it by a real file or folder)"
+                )
+
+    def _prepare_dir(self, dataset_meta: Mapping[str, Any], resume: bool, force: bool) -> None:
+        root = self.root
+        assert self._dir is not None
         meta = dataset_json(dataset_meta)
         meta_path = root / DATASET_JSON
         has_manifest = (root / MANIFEST).exists() and (root / MANIFEST).stat().st_size > 0
@@ -199,7 +253,7 @@ class DatasetWriter:
                 if not force:
                     raise DatasetError(f"{root} already holds samples and resume is off; use --force to overwrite them")
                 logger.warning("overwriting the dataset in %s (resume off, force on)", root)
-                atomic_write(root / MANIFEST, b"", fsync=True)
+                self._dir.write(MANIFEST, b"", fsync=True)
             elif has_manifest:
                 a = _strip_keys(old.get("config", {}), self._ignored)
                 b = _strip_keys(meta.get("config", {}), self._ignored)
@@ -221,60 +275,118 @@ class DatasetWriter:
                     f"{root} is not empty and is not a synth dataset (no {DATASET_JSON}); use an empty directory, or --force"
                 )
         data = (json.dumps(meta, indent=1, allow_nan=False) + "\n").encode("utf-8")
-        try:
-            atomic_write(meta_path, data, fsync=True)
-        except OSError as exc:
-            raise DatasetError(f"cannot write {meta_path}: {exc.strerror}") from exc
+        self._dir.write(DATASET_JSON, data, fsync=True)
         self.meta = meta
 
     def _recover(self) -> set[int]:
-        """Drop manifest lines that are unreadable, repeated or whose files are gone; return the
-        complete ids. Also removes leftover temporaries of killed writes.
+        """Drop manifest lines that are unreadable, repeated, unsafe or whose files are not exactly
+        as recorded; return the complete ids. Also removes leftover temporaries of killed writes.
 
-        Existence is checked against one directory listing per folder (no per-file ``stat``), so
-        reopening a directory of 10^6 samples costs a manifest parse plus a few ``scandir`` passes.
-        File sizes and hashes are :func:`synth.dataset.validate.validate_dataset`'s job.
+        A sample is complete when every file exists as a regular file (not a symlink) with the
+        manifest's size and, with ``verify``, its sha256. Sizes come from one ``scandir`` pass per
+        folder (one ``lstat`` per file), so reopening a large directory costs a manifest parse
+        plus a directory listing; ``verify`` reads every file (see benchmarks/README.md).
         """
+        self._remove_root_temporaries()
         scan = scan_manifest(self.root)
-        listing: dict[str, set[str]] = {}
-        for folder in sorted({rel.rpartition("/")[0] for e in scan.entries.values() for rel in e.files.values()}):
-            listing[folder] = self._list_folder(self.root / folder)
-        complete: dict[int, ManifestEntry] = {}
-        dropped = 0
+        safe: dict[int, ManifestEntry] = {}
+        reasons: list[str] = []
         for sid, e in scan.entries.items():
-            if all(rel.rpartition("/")[2] in listing.get(rel.rpartition("/")[0], ()) for rel in e.files.values()):
-                complete[sid] = e
+            try:
+                check_entry_paths(e)
+            except UnsafePathError as exc:
+                reasons.append(str(exc))
+                continue
+            safe[sid] = e
+        listing: dict[str, dict[str, int]] = {}
+        folders = {rel.rpartition("/")[0] for e in safe.values() for rel in e.files.values()}
+        for folder in sorted(folders | {f for f, _ in KINDS.values()}):
+            listing[folder] = self._list_folder(folder)
+        complete: dict[int, ManifestEntry] = {}
+        to_hash: list[ManifestEntry] = []
+        for sid, e in safe.items():
+            why = _size_problem(e, listing)
+            if why:
+                reasons.append(why)
+            elif self.verify:
+                to_hash.append(e)
             else:
-                dropped += 1
+                complete[sid] = e
+        if to_hash:
+            with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+                for e, why in zip(to_hash, pool.map(self._hash_problem, to_hash), strict=True):
+                    if why:
+                        reasons.append(why)
+                    else:
+                        complete[e.id] = e
+            complete = dict(sorted(complete.items()))
+        dropped = len(scan.entries) - len(complete)
         if scan.bad_lines or scan.duplicates or scan.truncated_tail or dropped:
             logger.warning(
-                "repairing manifest of %s: %d unreadable line(s), %d duplicate(s), %d incomplete sample(s)",
+                "repairing manifest of %s: %d unreadable line(s), %d duplicate(s), %d incomplete sample(s) to redo%s",
                 self.root,
                 len(scan.bad_lines),
                 scan.duplicates,
                 dropped,
+                (": " + "; ".join(reasons[:3]) + (" ..." if len(reasons) > 3 else "")) if reasons else "",
             )
             body = "".join(e.to_json() + "\n" for e in complete.values()).encode("utf-8")
-            atomic_write(self.root / MANIFEST, body, fsync=True)
+            assert self._dir is not None
+            self._dir.write(MANIFEST, body, fsync=True)
         return set(complete)
 
-    @staticmethod
-    def _list_folder(folder: Path) -> set[str]:
-        """Names of the files in ``folder`` (removing hidden ``.*.tmp`` leftovers of killed writes)."""
-        names: set[str] = set()
-        if not folder.is_dir():
-            return names
-        with os.scandir(folder) as it:
+    def _remove_root_temporaries(self) -> None:
+        """Remove ``.dataset.json.*.tmp`` / ``.manifest.jsonl.*.tmp`` left by a killed writer (we hold
+        the exclusive lock, so no other writer's temporary can be in flight)."""
+        if self.shared_directory:
+            return
+        with os.scandir(self.root) as it:
+            for d in it:
+                if d.name.startswith((f".{DATASET_JSON}.", f".{MANIFEST}.")) and d.name.endswith(".tmp"):
+                    try:
+                        os.unlink(d.path)
+                    except OSError:
+                        pass
+
+    def _hash_problem(self, e: ManifestEntry) -> str:
+        for kind, rel in e.files.items():
+            try:
+                got = sha256_file(self.root / rel)
+            except OSError as exc:
+                return f"{e.id}: {rel}: unreadable ({exc.strerror})"
+            if got != e.sha256.get(kind):
+                return f"{e.id}: {rel}: sha256 differs from the manifest"
+        return ""
+
+    def _list_folder(self, folder: str) -> dict[str, int]:
+        """Sizes of the regular files in ``root/folder`` (removing hidden ``.*.tmp`` leftovers of
+        killed writes). A folder that is a symlink lists as empty (its samples are redone, and
+        writing there is refused)."""
+        sizes: dict[str, int] = {}
+        path = self.root
+        for part in folder.split("/"):
+            path = path / part
+            try:
+                st = os.lstat(path)
+            except OSError:
+                return sizes
+            if not stat.S_ISDIR(st.st_mode):
+                return sizes
+        with os.scandir(path) as it:
             for d in it:
                 if d.name.startswith("."):
-                    if d.name.endswith(".tmp"):
+                    if d.name.endswith(".tmp") and not self.shared_directory:
                         try:
                             os.unlink(d.path)
                         except OSError:
                             pass
                     continue
-                names.add(d.name)
-        return names
+                try:
+                    if d.is_file(follow_symlinks=False):
+                        sizes[d.name] = d.stat(follow_symlinks=False).st_size
+                except OSError:
+                    continue
+        return sizes
 
     # ----------------------------------------------------------------------------- API
     def completed_ids(self) -> set[int]:
@@ -342,9 +454,21 @@ class DatasetWriter:
                 self._queue.put(None)
                 self._thread.join()
         finally:
-            os.close(self._manifest_fd)
+            self._release()
         if self._error is not None:
             raise self._error
+
+    def _release(self) -> None:
+        """Close the manifest and the directory, and release the directory lock."""
+        if self._manifest_fd >= 0:
+            os.close(self._manifest_fd)
+            self._manifest_fd = -1
+        if self._dir is not None:
+            self._dir.close()
+            self._dir = None
+        if self._dir_lock is not None:
+            self._dir_lock.release()
+            self._dir_lock = None
 
     def __enter__(self) -> DatasetWriter:
         return self
@@ -355,6 +479,8 @@ class DatasetWriter:
     # ----------------------------------------------------------------------------- internals
     def _check(self) -> None:
         if self._error is not None:
+            if isinstance(self._error, DatasetError):
+                raise self._error
             raise RuntimeError(f"the dataset writer failed: {self._error}") from self._error
         if self._closed:
             raise RuntimeError("the dataset writer is closed")
@@ -392,17 +518,34 @@ class DatasetWriter:
         blobs[LABEL_KEY] = body  # last: a label on disk means the data files are already there
         digests: dict[str, str] = {}
         sizes: dict[str, int] = {}
+        assert self._dir is not None
         for k, data in blobs.items():
-            path = self.root / files[k]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, data, fsync=self.fsync_files)
+            self._dir.write(files[k], data, fsync=self.fsync_files)
             digests[k] = sha256_bytes(data)
             sizes[k] = len(data)
         line = (ManifestEntry(sample_id, files, digests, sizes).to_json() + "\n").encode("utf-8")
-        os.write(self._manifest_fd, line)  # one write: O_APPEND keeps lines whole
-        os.fsync(self._manifest_fd)
+        try:
+            n = os.write(self._manifest_fd, line)  # one write: O_APPEND keeps lines whole
+            if n != len(line):  # a short append (disk full): the torn line is dropped on resume
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(self._manifest_fd)
+        except OSError as exc:
+            raise DatasetWriteError(self.root / MANIFEST, exc.strerror or str(exc), exc.errno) from exc
         with self._lock:
             self._completed.add(sample_id)
+
+
+def _size_problem(e: ManifestEntry, listing: dict[str, dict[str, int]]) -> str:
+    """Why ``e`` is incomplete judging by file sizes (``""``: every file has its recorded size)."""
+    for kind, rel in e.files.items():
+        folder, _, name = rel.rpartition("/")
+        got = listing.get(folder, {}).get(name)
+        want = e.bytes.get(kind)
+        if got is None:
+            return f"{e.id}: {rel}: missing"
+        if got != want:
+            return f"{e.id}: {rel}: size {got} bytes, manifest says {want}"
+    return ""
 
 
 def _check_image(key: str, a: np.ndarray) -> np.ndarray:

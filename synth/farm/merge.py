@@ -10,6 +10,11 @@ same files, byte-identical labels, same manifest lines; ``dataset.json`` differs
 
 An id present in several inputs is kept once when its files are identical, refused otherwise.
 The manifest is written last (atomically), so an interrupted merge can simply be run again.
+
+Shard directories are untrusted input: every manifest path of every input is checked
+(:func:`synth.dataset.layout.check_entry_paths`) before anything is written, a source file
+reached through a symlink out of its shard is refused, and the output is written without
+following symlinks (:class:`synth.dataset.layout.SafeDir`) while holding ``--out``'s lock.
 """
 
 from __future__ import annotations
@@ -28,11 +33,15 @@ from synth.dataset.layout import (
     MANIFEST,
     DatasetError,
     ManifestEntry,
-    atomic_write,
+    SafeDir,
+    UnsafePathError,
+    check_entry_paths,
     read_dataset_json,
+    safe_member_path,
     scan_manifest,
     sha256_bytes,
 )
+from synth.dataset.lock import GUARD_FILE, LOCK_FILE, DirectoryLock, job_fingerprint
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +73,7 @@ class MergeStats:
     bytes: int = 0
     missing: list[int] = field(default_factory=list)
     skipped_lines: int = 0
+    result: dict[int, ManifestEntry] = field(default_factory=dict, repr=False)
 
 
 def _comparable(meta: dict[str, Any]) -> dict[str, Any]:
@@ -143,10 +153,20 @@ def merge(
         if _comparable(m) != ref:
             raise MergeError(f"{d} and {srcs[0]} were made by different jobs ({_first_difference(ref, _comparable(m))})")
 
+    scans = []
+    for d in srcs:  # untrusted shards: every path checked before anything is written
+        scan = scan_manifest(d)
+        for e in scan.entries.values():
+            try:
+                check_entry_paths(e)
+            except UnsafePathError as exc:
+                raise MergeError(f"{d}: {exc}") from None
+        scans.append(scan)
+
     merged_meta = copy.deepcopy(metas[0])
     merged_meta.pop("previous_configs", None)
     existing: dict[int, ManifestEntry] = {}
-    if out_p.exists() and any(out_p.iterdir()):
+    if out_p.exists() and any(p.name not in (LOCK_FILE, GUARD_FILE) for p in out_p.iterdir()):
         if not (out_p / DATASET_JSON).is_file():
             raise DatasetError(f"{out_p} is not empty and is not a synth dataset; merge into a new or empty directory")
         old = read_dataset_json(out_p)
@@ -162,15 +182,25 @@ def merge(
             cfg["start"], cfg["count"] = span[0], span[1] - span[0]
     try:
         out_p.mkdir(parents=True, exist_ok=True)
-        atomic_write(out_p / DATASET_JSON, (json.dumps(merged_meta, indent=1, allow_nan=False) + "\n").encode("utf-8"), fsync=True)
     except OSError as exc:
         raise DatasetError(f"cannot write {out_p}: {exc.strerror}") from exc
+    with DirectoryLock(out_p, job_fingerprint(ref.get("config"))), SafeDir(out_p) as sink:
+        sink.write(DATASET_JSON, (json.dumps(merged_meta, indent=1, allow_nan=False) + "\n").encode("utf-8"), fsync=True)
+        stats = _merge_into(sink, srcs, scans, existing, out_p, link=link, verify=verify, progress=progress)
+    stats.ids = len(stats.result)
+    if isinstance(cfg, dict) and isinstance(cfg.get("start"), int) and isinstance(cfg.get("count"), int):
+        stats.missing = [i for i in range(cfg["start"], cfg["start"] + cfg["count"]) if i not in stats.result]
+    logger.info("merged %d shard(s) into %s: %d samples (%d copied, %d duplicates, %d missing)",
+                len(srcs), out_p, stats.ids, stats.copied, stats.duplicates, len(stats.missing))
+    return stats
 
+
+def _merge_into(sink: SafeDir, srcs: Sequence[Path], scans: Sequence[Any], existing: dict[int, ManifestEntry], out_p: Path, *,
+                link: bool, verify: bool, progress: Callable[[int], None] | None) -> MergeStats:
     stats = MergeStats()
     result: dict[int, ManifestEntry] = dict(existing)
     owner: dict[int, Path] = {i: out_p for i in existing}
-    for d in srcs:
-        scan = scan_manifest(d)
+    for d, scan in zip(srcs, scans, strict=True):
         bad = len(scan.bad_lines) + int(scan.truncated_tail)
         if bad:
             logger.warning("%s: ignoring %d unreadable or truncated manifest line(s)", d, bad)
@@ -181,7 +211,7 @@ def merge(
                     raise MergeError(f"sample {sid} differs between {owner[sid]} and {d}: not shards of one deterministic job")
                 stats.duplicates += 1
                 continue
-            stats.bytes += _copy_sample(d, out_p, e, link=link, verify=verify)
+            stats.bytes += _copy_sample(d, sink, e, link=link, verify=verify)
             result[sid] = e
             owner[sid] = d
             stats.copied += 1
@@ -189,20 +219,19 @@ def merge(
                 progress(sid)
 
     body = "".join(result[i].to_json() + "\n" for i in sorted(result)).encode("utf-8")
-    atomic_write(out_p / MANIFEST, body, fsync=True)
-    stats.ids = len(result)
-    if isinstance(cfg, dict) and isinstance(cfg.get("start"), int) and isinstance(cfg.get("count"), int):
-        stats.missing = [i for i in range(cfg["start"], cfg["start"] + cfg["count"]) if i not in result]
-    logger.info("merged %d shard(s) into %s: %d samples (%d copied, %d duplicates, %d missing)",
-                len(srcs), out_p, stats.ids, stats.copied, stats.duplicates, len(stats.missing))
+    sink.write(MANIFEST, body, fsync=True)
+    stats.result = result
     return stats
 
 
-def _copy_sample(src: Path, dst: Path, e: ManifestEntry, *, link: bool, verify: bool) -> int:
+def _copy_sample(src: Path, sink: SafeDir, e: ManifestEntry, *, link: bool, verify: bool) -> int:
     """Copy (or link) one sample's files, checking size and checksum; returns the bytes."""
     total = 0
     for kind, rel in e.files.items():
-        s, t = src / rel, dst / rel
+        try:
+            s = safe_member_path(src, rel, e.id)
+        except UnsafePathError as exc:
+            raise MergeError(f"{src}: {exc}") from None
         want_size = e.bytes.get(kind)
         try:
             size = s.stat().st_size
@@ -210,22 +239,18 @@ def _copy_sample(src: Path, dst: Path, e: ManifestEntry, *, link: bool, verify: 
             raise MergeError(f"{s} (sample {e.id}) is missing: re-run that shard (it resumes) and merge again") from None
         if want_size is not None and size != want_size:
             raise MergeError(f"{s} has {size} bytes, its manifest says {want_size}: re-run that shard")
-        t.parent.mkdir(parents=True, exist_ok=True)
         if link:
             if verify:
                 _check_sha(s, s.read_bytes(), e.sha256.get(kind))
-            tmp = t.with_name(f".{t.name}.tmp")
-            tmp.unlink(missing_ok=True)
             try:
-                os.link(s, tmp)
-            except OSError as exc:
-                raise MergeError(f"cannot hard-link {s} into {dst} ({exc.strerror}); merge without --link") from exc
-            os.replace(tmp, t)
+                sink.link(s, rel)
+            except DatasetError as exc:
+                raise MergeError(f"cannot hard-link {s} into {sink.root} ({exc}); merge without --link") from exc
         else:
             data = s.read_bytes()
             if verify:
                 _check_sha(s, data, e.sha256.get(kind))
-            atomic_write(t, data)
+            sink.write(rel, data)
         total += size
     return total
 

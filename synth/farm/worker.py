@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from synth.config import JobConfig
-from synth.dataset.layout import MANIFEST, ManifestEntry, scan_manifest
+from synth.dataset.layout import MANIFEST, ManifestEntry, scan_manifest, verify_sample
 from synth.dataset.writer import DatasetWriter
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ class SharedDirWriter(DatasetWriter):
             filesystem. An empty collection skips the scan (Ray actors: the driver knows what to do).
         other arguments: as :class:`DatasetWriter`.
     """
+
+    shared_directory = True  # the directory lock is shared with the other shards of this job
 
     def __init__(self, out_dir: str | os.PathLike[str], dataset_meta: Any, *args: Any,
                  only_ids: Collection[int] | None = None, **kwargs: Any) -> None:
@@ -65,7 +67,7 @@ class SharedDirWriter(DatasetWriter):
             return set()
         done: set[int] = set()
         for sid, e in _scan(path, self._only).items():
-            if all((self.root / rel).exists() for rel in e.files.values()):
+            if not verify_sample(self.root, e, check_hash=self.verify):  # size always, sha256 with verify
                 done.add(sid)
         return done
 

@@ -92,7 +92,11 @@ def bake_cmd(out_dir: str | None) -> None:
 @click.option("--fix-left-shapedirs/--no-fix-left-shapedirs", default=None,
               help="Force or disable the known left-hand shapedirs sign fix (default: detect it).")
 def import_mano_cmd(path: str, out: str, side: str | None, fix_left_shapedirs: bool | None) -> None:
-    """Convert a user's MANO model file (.pkl or .npz) into a synth rig."""
+    """Convert a user's MANO model file (.pkl or .npz) into a synth rig.
+
+    The pickle is read with a restricted unpickler: it builds only numpy arrays, scipy.sparse
+    matrices and inert stand-ins for chumpy objects, and refuses any other class or function
+    named in the file, so a tampered .pkl cannot run code (see SECURITY.md)."""
     from synth.hand.models.mano import import_mano
 
     try:

@@ -83,8 +83,9 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
 @click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")
 @click.option("--force", is_flag=True, default=False,
               help="Resume into a directory made by a different config (its complete samples are kept).")
+@click.option("--verify", is_flag=True, default=False, help="On resume, also check the sha256 of existing samples (sizes always).")
 @farm_options
-def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, force: bool,
+def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, force: bool, verify: bool,
                    **options: object) -> None:
     """Render COUNT labelled samples into OUT (rgb, depth, parts, normals, labels).
 
@@ -98,10 +99,10 @@ def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bo
     if not cfg.out:
         raise click.UsageError("--out is required (or 'out' in the --config file)")
     # Plain runs go to run() below; --shard / array-job indices / --executor ray to the farm layer.
-    render_farm(cfg, options, resume=not no_resume, run_local=lambda c, r: run(c, r, force=force))
+    render_farm(cfg, options, resume=not no_resume, run_local=lambda c, r: run(c, r, force=force, verify=verify))
 
 
-def run(cfg: JobConfig, resume: bool = True, force: bool = False) -> None:
+def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool = False) -> None:
     """Run a job with progress (a rich bar with samples/s and ETA on a terminal, periodic log
     lines otherwise), turning expected failures into one-line errors."""
     import sys
@@ -127,7 +128,7 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False) -> None:
                     done[0] += 1
                     bar.update(task, advance=1, rate=done[0] / max(time.perf_counter() - t0, 1e-9))
 
-                stats = run_job(cfg, progress=tick, resume=resume, force=force)
+                stats = run_job(cfg, progress=tick, resume=resume, force=force, verify=verify)
         else:  # farm logs: a plain line every 30 s
             t0 = last = time.perf_counter()
             done = [0]
@@ -142,7 +143,7 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False) -> None:
                     click.echo(f"rendered {done[0]}/{cfg.count} samples, {rate:.2f} samples/s, ETA {eta:.0f} s", err=True)
                     last = now
 
-            stats = run_job(cfg, progress=log_line, resume=resume, force=force)
+            stats = run_job(cfg, progress=log_line, resume=resume, force=force, verify=verify)
     except (DeviceError, DatasetError, RigError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     n = len(stats.written)

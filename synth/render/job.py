@@ -418,6 +418,7 @@ def run_job(
     progress: Callable[[int], None] | None = None,
     resume: bool = True,
     force: bool = False,
+    verify: bool = False,
 ) -> JobStats:
     """Render the job's samples into ``cfg.out`` with the dataset writer.
 
@@ -427,6 +428,7 @@ def run_job(
         progress: called with each written id.
         resume: skip ids already complete in the output directory.
         force: resume even into a directory made by a different config.
+        verify: on resume, check the sha256 of every existing file (sizes are always checked).
     """
     from synth.dataset.writer import DatasetWriter
 
@@ -436,7 +438,7 @@ def run_job(
     ids = list(range(cfg.start, cfg.start + cfg.count)) if ids is None else list(ids)
     stats = JobStats()
     session = RenderSession(cfg)  # before the writer: a bad model or gesture name leaves no directory
-    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force)
+    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force, verify=verify)
     from synth.farm.blas import blas_threads
 
     try:

@@ -143,11 +143,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--sleep", type=float, default=0.0)
+    ap.add_argument("--start", type=int, default=0, help="first id (ids start .. n-1)")
+    ap.add_argument("--shared", action="store_true", help="write as one shard of a job sharing OUT (SharedDirWriter)")
+    ap.add_argument("--wait-for", default=None, help="start writing only once this file exists (a start barrier)")
     a = ap.parse_args(argv)
     meta = {"config": {"seed": a.seed, "size": a.size, "renderer": "fake", "num_samples": a.n}}
-    with DatasetWriter(a.out, meta) as w:
+    if a.shared:
+        from synth.farm.worker import SharedDirWriter
+
+        writer: DatasetWriter = SharedDirWriter(a.out, meta, only_ids=range(a.start, a.n))
+    else:
+        writer = DatasetWriter(a.out, meta)
+    print("opened", flush=True)
+    if a.wait_for:
+        from pathlib import Path
+
+        while not Path(a.wait_for).exists():
+            time.sleep(0.01)
+    with writer as w:
         done = w.completed_ids()
-        for i in range(a.n):
+        for i in range(a.start, a.n):
             if i in done:
                 continue
             w.write_sample(i, *fake_sample(i, a.seed, a.size))

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from synth.dataset.layout import safe_member_path
 from synth.passes import PASSES
 
 ROWS_PER_GROUP = 64
@@ -58,7 +59,7 @@ def _row(ds: Any, k: int) -> dict[str, Any]:
     label = ds.label(k)
 
     def blob(kind: str) -> bytes | None:
-        return (ds.root / entry.files[kind]).read_bytes() if kind in entry.files else None
+        return safe_member_path(ds.root, entry.files[kind], entry.id).read_bytes() if kind in entry.files else None
 
     def img(kind: str) -> dict[str, Any] | None:
         data = blob(kind)

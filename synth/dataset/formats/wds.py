@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.dataset.layout import safe_member_path
 from synth.passes import PASSES
 
 #: dataset file kind -> webdataset extension (the passes' from :data:`synth.passes.PASSES`).
@@ -52,7 +53,7 @@ def write_webdataset(ds: Any, out: Path, split: str, shard_size: int = 256 << 20
             sample: dict[str, bytes] = {}
             for kind, ext in EXTENSIONS.items():
                 if kind in entry.files:
-                    sample[ext] = (ds.root / entry.files[kind]).read_bytes()
+                    sample[ext] = safe_member_path(ds.root, entry.files[kind], entry.id).read_bytes()
             need = _tar_bytes(sample)
             if sink is None or (used > 1024 and used + need > shard_size):
                 if sink is not None:
