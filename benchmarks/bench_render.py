@@ -68,14 +68,14 @@ def bench_interleaved(cfg: JobConfig, n: int) -> tuple[float, float]:
     from synth.dataset.writer import DatasetWriter
     from synth.render.blender.renderer import _quiet_stdout
     from synth.render.job import RenderSession, dataset_meta
-    from synth.scene.plan import plan_sample, posed_world
+    from synth.scene.plan import plan_sample
 
     session = RenderSession(cfg)
     writer = DatasetWriter(cfg.out, dataset_meta(cfg))
     scenes = {}
     for i in range(2, n + 2):
         spec = plan_sample(cfg, i, session.rigs, session.pose_sampler)
-        scenes[i] = (spec, posed_world(session.rigs[spec.hand.side], spec.hand)[0])
+        scenes[i] = (spec, spec.hand.world()[0])
     session.render(0)  # build the scene, warm up
     bare = labelled = 0.0
     # Order bare(2), labelled(1), bare(3), labelled(2), ...: both loops render (almost) the same

@@ -24,7 +24,7 @@ from synth.labels.sample import VISIBILITY_DEFINITION, build_label
 from synth.labels.visibility import DEPTH_TOLERANCE_M
 from synth.render.types import HandMesh, Passes, face_parts_from_vertex_parts
 from synth.rng import stream
-from synth.scene.plan import PoseSampler, free_pose, plan_sample, posed_world
+from synth.scene.plan import PoseSampler, free_pose, plan_sample
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
@@ -171,13 +171,13 @@ def render_sample(
 
     spec = plan_sample(cfg, i, rigs, pose_sampler)
     rig = rigs[spec.hand.side]
-    vertices, keypoints = posed_world(rig, spec.hand)
+    vertices, keypoints = spec.hand.world()
     passes = renderer.render(spec, vertices)
     appearance = appearance_attributes(spec)
-    if "post" in spec.extra:  # camera effects on the RGB only; labels describe the sharp geometry
+    if spec.post is not None:  # camera effects on the RGB only; labels describe the sharp geometry
         from synth.scene.post import apply_post
 
-        passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
+        passes.rgb = apply_post(passes.rgb, spec.post, passes.depth)
     if passes.info:
         appearance.update(passes.info)
     kc = transform(keypoints, spec.camera.world_to_cam)
@@ -201,21 +201,22 @@ def render_sample(
 def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
     """JSON-safe attributes of the sampled appearance (viewpoint, skin, lighting, post effects)."""
     out: dict[str, Any] = {}
-    if "viewpoint" in spec.extra:
-        out.update(spec.extra["viewpoint"])
-    if "skin" in spec.extra:
-        sk = spec.extra["skin"]
+    if spec.viewpoint is not None:
+        out.update(spec.viewpoint.attributes())
+    sk = spec.hand.skin
+    if sk is not None:
         out["skin"] = sk.attributes()
         out["monk_skin_tone"] = sk.monk
-    if "lighting" in spec.extra:
-        out["lighting"] = spec.extra["lighting"].attributes()
-        out["lighting_type"] = spec.extra["lighting"].env.kind
-    if "post" in spec.extra:
-        out["post"] = spec.extra["post"].attributes()
-    if spec.extra.get("surface") is not None:
+    ls = spec.lighting.sample
+    if ls is not None:
+        out["lighting"] = ls.attributes()
+        out["lighting_type"] = ls.env.kind
+    if spec.post is not None:
+        out["post"] = spec.post.attributes()
+    if spec.surface is not None:
         table = next(p for p in spec.props if p.category == "surface")
-        out["surface"] = {**spec.extra["surface"].attributes(), "part_id": int(table.part_id),
-                          "words": spec.extra["surface_words"]}
+        out["surface"] = {**spec.surface.surface.attributes(), "part_id": int(table.part_id),
+                          "words": spec.surface.words}
     worn = [p for p in spec.props if p.category == "accessory"]
     if worn:
         out["accessories"] = [{"kind": p.name, "color": p.color_name, "bone": p.description["params"]["bone"],
@@ -252,21 +253,21 @@ def caption_words(spec: SampleSpec, parts: np.ndarray | None = None) -> dict[str
     worn = [p.description["words"] for p in spec.props if p.category == "accessory"]
     if worn:
         words["accessories"] = worn[0] if len(worn) == 1 else ", ".join(worn[:-1]) + " and " + worn[-1]
-    if "skin" in spec.extra:
-        words["skin_tone"] = spec.extra["skin"].tone_words
-    if "lighting" in spec.extra:
-        ls = spec.extra["lighting"]
+    if spec.hand.skin is not None:
+        words["skin_tone"] = spec.hand.skin.tone_words
+    ls = spec.lighting.sample
+    if ls is not None:
         words["lighting"] = ls.env.words
         if ls.background.words:
             words["background"] = ls.background.words
-    if spec.extra.get("surface_words"):
+    if spec.surface is not None and spec.surface.words:
         table = next(p for p in spec.props if p.category == "surface")
         if parts is None or (parts == table.part_id).mean() >= SURFACE_CAPTION_MIN_FRACTION:
-            words["surface"] = spec.extra["surface_words"]
-    if "viewpoint" in spec.extra:
-        f = spec.extra["viewpoint"]["hand_fraction"]
+            words["surface"] = spec.surface.words
+    if spec.viewpoint is not None:
+        f = spec.viewpoint.attributes()["hand_fraction"]
         framing = "close-up " if f > 0.55 else "wide " if f < 0.38 else ""
-        post = spec.extra.get("post")
+        post = spec.post
         if post is not None and (post.dof_coc_px_at_infinity or 0.0) >= 0.02 * spec.camera.width:
             framing = "shallow-focus " + framing  # the background is visibly blurred
         mode = {"third_person": "third-person", "egocentric": "first-person (egocentric)", "selfie": "selfie"}

@@ -37,11 +37,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from synth.hand.rig import HandRig
 from synth.scene.spec import OBJECT_PART_BASE, PropMaterial, PropSpec
+
+if TYPE_CHECKING:
+    from synth.hand.skinning import PosedHand
 
 logger = logging.getLogger(__name__)
 
@@ -452,13 +456,16 @@ def build_ring(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, joints: n
 
 # ---- sampling and placement ---------------------------------------------------------------------
 def sample_accessories(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, probs: dict[str, float],
-                       pose: np.ndarray | None = None) -> list[Accessory]:
+                       pose: np.ndarray | None = None, posed: PosedHand | None = None) -> list[Accessory]:
     """Draw the accessories of one sample (rest model frame of ``shape``).
 
     Args:
         rng: the sample's accessories stream (``synth.rng.stream(seed, i, "accessories")``).
         rig: the hand rig; shape: ``(P,)`` shape parameters.
         pose: ``(16, 3)`` anatomical pose, degrees (a ring is fitted to the posed finger).
+        posed: the sample's posed hand for ``shape`` and ``pose`` (a
+            :class:`synth.hand.skinning.PosedHand`, model frame) when the caller has it; else
+            computed here.
         probs: probability per kind (``sleeve``, ``watch``, ``bracelet``, ``ring``), 0..1.
     Returns:
         Accessories in the order sleeve, watch or bracelet (a watch takes the wrist: no bracelet
@@ -496,7 +503,7 @@ def sample_accessories(rng: np.random.Generator, rig: HandRig, shape: np.ndarray
         w = np.array([RING_FINGER_WEIGHTS[n] for n in names])
         first = names[int(rng.choice(len(names), p=w / w.sum()))]
         order = [first] + sorted((n for n in names if n != first), key=lambda n: -RING_FINGER_WEIGHTS[n])
-        pp = forward(rig, shape, pose)
+        pp = posed if posed is not None else forward(rig, shape, pose)
         seed = int(rng.integers(2**31))
         for finger in order:
             ring = build_ring(rest, rig.faces, rig.parts, joints, bone_index, finger, np.random.default_rng(seed),

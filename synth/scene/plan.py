@@ -42,11 +42,13 @@ from synth.scene.spec import (
     OBJECT_PART_BASE,
     BackgroundSpec,
     HandSpec,
+    LightingSpec,
     LightSpec,
     MaterialSpec,
     PropMaterial,
     PropSpec,
     SampleSpec,
+    SurfaceSpec,
 )
 
 logger = logging.getLogger(__name__)
@@ -143,10 +145,11 @@ def plan_accessories(cfg: JobConfig, i: int, rig: HandRig, hand: HandSpec, n_obj
         return ()
     from synth.scene import accessories as acc
 
-    accs = acc.sample_accessories(stream(cfg.seed, i, "accessories"), rig, hand.shape, probs, hand.pose_deg)
+    accs = acc.sample_accessories(stream(cfg.seed, i, "accessories"), rig, hand.shape, probs, hand.pose_deg,
+                                  posed=hand.posed)
     if not accs:
         return ()
-    bt = model_pose(rig, hand.shape, hand.pose_deg).bone_transforms
+    bt = hand.posed.bone_transforms
     return acc.accessory_specs(accs, bt, hand.root, rig.bone_names, n_objects)
 
 
@@ -170,32 +173,17 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     ])  # fmt: skip
 
 
-_last_model_pose: list = [None, None]  # [key, PosedHand]: planning and posing share one forward pass
-
-
-def model_pose(rig: HandRig, shape: np.ndarray, pose: np.ndarray):  # noqa: ANN201 - PosedHand
-    """The posed hand in the model frame (no root transform); the last result is reused."""
+def posed_hand(rig: HandRig, hand: HandSpec) -> HandSpec:
+    """``hand`` carrying its posed mesh for its own shape and pose (after changing either)."""
     from synth.hand.skinning import forward
 
-    key = (id(rig), np.asarray(shape, dtype=np.float64).tobytes(), np.asarray(pose, dtype=np.float64).tobytes())
-    if _last_model_pose[0] != key:
-        _last_model_pose[:] = [key, forward(rig, shape, pose)]
-    return _last_model_pose[1]
+    return dataclasses.replace(hand, posed=forward(rig, hand.shape, hand.pose_deg))
 
 
-def posed_world(rig: HandRig, hand: HandSpec) -> tuple[np.ndarray, np.ndarray]:
-    """World-frame ``(vertices (V, 3), keypoints (21, 3))`` of a hand spec, metres: the model-frame
-    pose mapped by ``hand.root`` (the same as skinning with ``root``, which applies it last)."""
-    p = model_pose(rig, hand.shape, hand.pose_deg)
-    R, t = hand.root[:3, :3], hand.root[:3, 3]
-    return p.vertices @ R.T + t, p.keypoints @ R.T + t
-
-
-def palm_centre(rig: HandRig, shape: np.ndarray, pose: np.ndarray) -> np.ndarray:
-    """``(3,)`` model-frame palm centre of the posed hand: the mean of the wrist and the four
-    finger MCP keypoints (shape parameters move the wrist, so this is computed, not fixed)."""
-    kp = model_pose(rig, shape, pose).keypoints
-    return kp[[0, 5, 9, 13, 17]].mean(axis=0)
+def palm_centre(keypoints: np.ndarray) -> np.ndarray:
+    """``(3,)`` palm centre of ``(21, 3)`` posed keypoints (same frame): the mean of the wrist and
+    the four finger MCP keypoints (shape parameters move the wrist, so this is computed, not fixed)."""
+    return keypoints[[0, 5, 9, 13, 17]].mean(axis=0)
 
 
 def _uniform(rng: np.random.Generator, lohi: tuple[float, float]) -> float:
@@ -231,10 +219,13 @@ def plan_sample(
     fit = fit_prop(cfg, i, rig, shape) if cfg.props.fraction > 0 else None
     if fit is not None:  # the grasp the object was fitted to, with its adjusted flexion
         pose, gesture, category = np.asarray(fit.pose_deg, dtype=np.float64), str(fit.grasp), "grasp"
+    from synth.hand.skinning import forward
+
+    posed = forward(rig, shape, pose)  # the posed hand of the sample: computed once, carried in HandSpec
 
     natural = cfg.camera.mode != "orbit" or cfg.lighting.mode == "natural" or cfg.appearance.skin == "monk"
     if natural:
-        root = natural_root(rng, rig, shape, pose)
+        root = natural_root(rng, posed.keypoints)
         if fit is not None and fit.prop.category == "container":
             root = upright_root(cfg.seed, i, root, np.asarray(fit.object_to_model, dtype=np.float64))
         R = root[:3, :3]
@@ -242,14 +233,14 @@ def plan_sample(
         R = random_rotation(rng)
         root = np.eye(4)
         root[:3, :3] = R
-        root[:3, 3] = -R @ palm_centre(rig, shape, pose)
+        root[:3, 3] = -R @ palm_centre(posed.keypoints)
     hand = HandSpec(model=cfg.hand.model, side=side, shape=shape, pose_deg=pose, root=root,
-                    gesture=gesture, gesture_category=category)
+                    gesture=gesture, gesture_category=category, posed=posed)
     props = (prop_spec(fit, root),) if fit is not None else ()
     if natural:
         worn = plan_accessories(cfg, i, rig, hand, len(props))
         spec = dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props + worn)
-        spec = drop_visible_sleeve_ends(spec, rig)
+        spec = drop_visible_sleeve_ends(spec)
         return plan_surface(cfg, i, spec, rig)
 
     W, H = cfg.render.size
@@ -272,8 +263,9 @@ def plan_sample(
 
     tones = list(SKIN_TONES)
     tone = tones[int(rng.integers(len(tones)))]
-    material = MaterialSpec(base_color=SKIN_TONES[tone], roughness=_uniform(rng, (0.35, 0.6)),
-                            subsurface_weight=0.1, skin_tone=tone)
+    hand = dataclasses.replace(hand, material=MaterialSpec(base_color=SKIN_TONES[tone],
+                                                           roughness=_uniform(rng, (0.35, 0.6)),
+                                                           subsurface_weight=0.1, skin_tone=tone))
 
     # Key light: on the camera's side, up to 60 degrees off the view direction, 1 m away.
     fwd = eye / np.linalg.norm(eye)
@@ -288,21 +280,21 @@ def plan_sample(
     tint = 1.0 + 0.2 * (2.0 * rng.random(3) - 1.0)
     background = BackgroundSpec(color=tuple(float(x) for x in np.clip(grey * tint, 0, 1)),
                                 strength=_uniform(rng, cfg.lighting.world_strength))
-    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=camera, material=material,
-                      lights=(light,), background=background, camera_mode="orbit", props=props)
+    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hands=(hand,), camera=camera, camera_mode="orbit",
+                      lighting=LightingSpec(kind="basic", key_lights=(light,), world=background), props=props)
 
 
 #: A sleeve's far end: its vertices within this distance (metres) of its farthest from the wrist.
 SLEEVE_END_M = 0.02
 
 
-def drop_visible_sleeve_ends(spec: SampleSpec, rig: HandRig) -> SampleSpec:
+def drop_visible_sleeve_ends(spec: SampleSpec) -> SampleSpec:
     """Remove a sleeve whose far (elbow-side) end would show in the image -- a cloth tube ending
     in mid-air is the stump the viewpoint rules keep out of frame for the bare forearm; the
     objects after it move down one part id. Unchanged when no sleeve end is visible."""
     if not any(p.category == "accessory" and p.name == "sleeve" for p in spec.props):
         return spec
-    _, kp = posed_world(rig, spec.hand)
+    _, kp = spec.hand.world()
     cam = spec.camera
     kept = []
     for p in spec.props:
@@ -327,18 +319,18 @@ def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> Samp
     stream ``surface``): a slab under the hand, forearm, held object and
     accessories, appended to ``spec.props`` (category ``surface``). Local lights that would sit
     under the top are mirrored above it. Unchanged when the camera is not above the top."""
-    ls = spec.extra.get("lighting")
+    ls = spec.lighting.sample
     if ls is None or not ls.background.table:
         return spec
     from synth.scene import surface as sf
 
-    verts, _ = posed_world(rig, spec.hand)
+    verts, _ = spec.hand.world()
     pts = np.concatenate([verts] + [np.asarray(p.vertices) for p in spec.props])
     surf = sf.sample_surface(stream(cfg.seed, i, "surface"), pts, spec.camera.position, cfg.lighting.table_rest_prob)
     if surf is None:
         logger.debug("sample %d: camera below the table top; no table", i)
         ls = dataclasses.replace(ls, background=dataclasses.replace(ls.background, table=False))
-        return dataclasses.replace(spec, extra={**spec.extra, "lighting": ls})
+        return dataclasses.replace(spec, lighting=dataclasses.replace(spec.lighting, sample=ls))
     ps = sf.surface_spec(surf, OBJECT_PART_BASE + len(spec.props), verts, rig.parts)
     lifted = []
     for li in ls.lights:
@@ -347,13 +339,11 @@ def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> Samp
             li = dataclasses.replace(li, position=(li.position[0], li.position[1], 2.0 * surf.top_z - z + 0.2))
         lifted.append(li)
     ls = dataclasses.replace(ls, lights=tuple(lifted))
-    lights = tuple(LightSpec(position=li.position, target=li.target, power=li.power, size=li.size, color=li.color)
-                   for li in ls.lights)
     worn = [np.asarray(p.vertices) for p in spec.props if p.category == "accessory"]
     body_low = float(np.concatenate([verts] + worn)[:, 2].min())  # the hand or what it wears touches the top
     touches = surf.resting and body_low - surf.top_z <= sf.CONTACT_TOLERANCE_M + 3e-3
-    extra = {**spec.extra, "lighting": ls, "surface": surf, "surface_words": sf.surface_words(surf, touches)}
-    return dataclasses.replace(spec, props=spec.props + (ps,), lights=lights, extra=extra)
+    return dataclasses.replace(spec, props=spec.props + (ps,), lighting=dataclasses.replace(spec.lighting, sample=ls),
+                               surface=SurfaceSpec(surf, sf.surface_words(surf, touches)))
 
 
 @functools.lru_cache(maxsize=8)
@@ -401,7 +391,7 @@ def upright_root(seed: int, i: int, root: np.ndarray, object_to_model: np.ndarra
     return out
 
 
-def natural_root(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, pose: np.ndarray) -> np.ndarray:
+def natural_root(rng: np.random.Generator, keypoints: np.ndarray) -> np.ndarray:
     """``(4, 4)`` model-to-world transform of a naturally held hand: palm centre at the origin,
     the forearm (model -y) within :data:`FOREARM_MAX_FROM_DOWN_DEG` of world down, and a uniform
     rotation about the forearm (pronation / supination), so that upright cameras see upright
@@ -417,7 +407,7 @@ def natural_root(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, pose
     R = (np.eye(3) + np.sin(tw) * K + (1 - np.cos(tw)) * K @ K) @ R0
     root = np.eye(4)
     root[:3, :3] = R
-    root[:3, 3] = -R @ palm_centre(rig, shape, pose)
+    root[:3, 3] = -R @ palm_centre(keypoints)
     return root
 
 
@@ -426,8 +416,8 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
     """Camera, skin, lighting and post effects from the appearance samplers (issue 5): natural
     viewpoints around the posed hand, Monk-scale skin, HDRI / sky / studio light, backgrounds.
 
-    Draw order (fixed): camera, skin, lighting, post effects. The sampled objects are kept in
-    ``spec.extra`` (``viewpoint``, ``skin``, ``lighting``, ``post``) for the renderer and labels.
+    Draw order (fixed): camera, skin, lighting, post effects. The samples are kept in the spec's
+    sections (``viewpoint``, the hand's ``skin``, ``lighting``, ``post``) for the renderer and labels.
     """
     from synth.scene import lighting as lt
     from synth.scene.post import PostConfig, sample_post
@@ -435,16 +425,15 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
     from synth.scene.viewpoint import ViewpointConfig, sample_viewpoint
 
     W, H = cfg.render.size
-    vertices, keypoints = posed_world(rig, hand)
+    vertices, keypoints = hand.world()
     held = np.concatenate([p.vertices for p in props]) if props else None  # keep held objects in frame
     vp = sample_viewpoint(rng, vertices, rig.parts, keypoints, hand.side, W, H, ViewpointConfig(**cfg.viewpoint_kwargs()),
                           extra_points=held)
-    extra: dict[str, object] = {"viewpoint": vp.attributes()}
+    sk = None
     if cfg.appearance.skin == "monk":
         sk = sample_skin(rng, np.asarray(cfg.appearance.monk_weights), cfg.appearance.polish_prob)
         material = MaterialSpec(base_color=sk.back_color, roughness=sk.roughness, subsurface_weight=1.0,
                                 subsurface_radius=sk.subsurface_radius, skin_tone=f"monk {sk.monk} ({sk.tone_words})")
-        extra["skin"] = sk
     else:
         tones = list(SKIN_TONES)
         tone = tones[int(rng.integers(len(tones)))]
@@ -455,21 +444,19 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
         lcfg = lt.LightingConfig(**cfg.lighting_kwargs())
         ls = lt.sample_lighting(rng, lcfg, _hdris(tuple(cfg.lighting.hdri_dirs)), centre, vp.camera.position,
                                 _backgrounds(tuple(cfg.lighting.background_dirs)))
-        extra["lighting"] = ls
-        lights = tuple(LightSpec(position=li.position, target=li.target, power=li.power, size=li.size, color=li.color)
-                       for li in ls.lights)
-        background = BackgroundSpec(color=ls.background.color_a, strength=ls.env.strength)
+        lighting = LightingSpec(kind="natural", sample=ls)
     else:
         fwd = vp.camera.position - centre
         fwd /= np.linalg.norm(fwd)
         lights = (LightSpec(position=tuple(float(x) for x in centre + fwd), target=tuple(float(x) for x in centre),
                             power=_uniform(rng, cfg.lighting.key_power), size=0.3),)
         grey = _uniform(rng, (0.05, 0.6))
-        background = BackgroundSpec(color=(grey, grey, grey), strength=_uniform(rng, cfg.lighting.world_strength))
+        lighting = LightingSpec(kind="basic", key_lights=lights, world=BackgroundSpec(
+            color=(grey, grey, grey), strength=_uniform(rng, cfg.lighting.world_strength)))
     # Depth of field focuses on the hand centre (planar camera depth).
     focus = float(vp.camera.world_to_cam[2, :3] @ centre + vp.camera.world_to_cam[2, 3])
     post = sample_post(rng, PostConfig(**dataclasses.asdict(cfg.post)), focus_m=focus, focal_mm=vp.focal_mm,
                        focal_px=float(vp.camera.K[0, 0]))
-    extra["post"] = post
-    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=vp.camera, material=material,
-                      lights=lights, background=background, camera_mode=vp.mode, extra=extra)
+    hand = dataclasses.replace(hand, material=material, skin=sk)
+    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hands=(hand,), camera=vp.camera, camera_mode=vp.mode,
+                      viewpoint=vp, lighting=lighting, post=post)
