@@ -12,11 +12,13 @@ A refactor must keep every hash; a deliberate difference is a named fix committe
 the regenerated manifest. ``--keep DIR`` keeps the rendered datasets (``DIR/JOB``) so that
 ``diff`` can name the JSON keys that changed.
 
-Cycles on the CPU is deterministic on one machine (same build, same thread count: the job pins
-one BLAS thread; Cycles' own result does not depend on its thread count for these tiny images),
-so the manifests are exact on the machine that wrote them. Another CPU or Blender build may
-round differently in the RGB and EXR passes; the label JSON of the raster job is the portable
-part.
+Cycles on the CPU is deterministic on one machine in almost every run (same build; the job pins
+one BLAS thread), so the manifests are exact on the machine that wrote them. Not always: under a
+load average of about 10 on 2 cores, one run in roughly 40 job renders wrote one Cycles normals EXR
+(props_all normals/00000002.exr) with different bytes, and the rerun matched. ``check`` therefore
+re-renders a differing job once and reports it UNSTABLE (not failed) when the rerun matches.
+Another CPU or Blender build may round differently in the RGB and EXR passes; the label JSON of
+the raster job is the portable part.
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("action", choices=["make", "check", "diff"])
     ap.add_argument("jobs", nargs="*", help="job names (default: all); for diff: REF_DIR NEW_DIR")
     ap.add_argument("--keep", type=Path, help="keep the rendered datasets under this directory")
+    ap.add_argument("--no-rerun", action="store_true", help="check: fail at once instead of rerunning a differing job")
     a = ap.parse_args(argv)
     if a.action == "diff":
         return diff(Path(a.jobs[0]), Path(a.jobs[1]))
@@ -144,6 +147,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         ref = read_manifest(path)
         changed = sorted(f for f in set(ref) | set(h) if ref.get(f) != h.get(f))
+        if changed and not a.no_rerun:  # Cycles is not always bit-stable under load: one rerun
+            h2 = _render(name, a.keep)
+            changed2 = sorted(f for f in set(ref) | set(h2) if ref.get(f) != h2.get(f))
+            if not changed2:
+                print(f"{name}: UNSTABLE: {', '.join(changed)} differed, then matched on a rerun")
+                continue
+            changed = changed2
         if changed:
             status = 1
             print(f"{name}: {len(changed)} of {len(ref)} files differ: {', '.join(changed[:12])}"

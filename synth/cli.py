@@ -14,7 +14,8 @@ import click
 
 from synth import __version__
 
-_AREAS = ("synth.hand.cli", "synth.gestures.cli", "synth.render.cli", "synth.dataset.cli", "synth.farm.cli")
+_AREAS = ("synth.hand.cli", "synth.gestures.cli", "synth.render.cli", "synth.dataset.cli", "synth.farm.cli",
+          "synth.review.cli")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

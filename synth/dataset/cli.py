@@ -99,9 +99,12 @@ def validate_cmd(dataset: str, no_decode: bool, workers: int | None, max_errors:
     "--shard-size", type=click.IntRange(1 << 16), default=256 << 20, show_default=True, help="webdataset: maximum bytes per tar shard."
 )
 @click.option("--force", is_flag=True, help="Write into a non-empty --out directory.")
-@click.option("--skip-invalid", is_flag=True, help=SKIP_HELP)  # fmt: skip
+@click.option("--skip-invalid", is_flag=True, help=SKIP_HELP)
+@click.option("--exclude-rejected", is_flag=True, help="Leave out samples human review rejected (synth review).")
+@click.option("--min-rating", type=click.FloatRange(1, 5), default=None,
+              help="Keep only samples whose merged realism rating is >= R (unrated samples are left out).")  # fmt: skip
 def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str, shard_size: int,
-                force: bool, skip_invalid: bool) -> None:  # fmt: skip
+                force: bool, skip_invalid: bool, exclude_rejected: bool, min_rating: float | None) -> None:  # fmt: skip
     """Package DATASET into --out in one of the formats of --format."""
     from synth.dataset.layout import DatasetError
     from synth.dataset.package import package
@@ -115,7 +118,8 @@ def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str,
     report: dict = {}
     try:
         counts = package(root, fmt, out, splits, conditioning=conditioning, shard_size=shard_size, force=force,
-                         skip_invalid=skip_invalid, report=report)  # fmt: skip
+                         skip_invalid=skip_invalid, report=report, exclude_rejected=exclude_rejected,
+                         min_rating=min_rating)  # fmt: skip
     except DatasetError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"{fmt}: wrote " + ", ".join(f"{k} {v}" for k, v in counts.items()) + f" sample(s) to {out}"

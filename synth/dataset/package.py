@@ -72,6 +72,8 @@ def package(
     force: bool = False,
     skip_invalid: bool = False,
     report: dict[str, Any] | None = None,
+    exclude_rejected: bool = False,
+    min_rating: float | None = None,
     **options: Any,
 ) -> dict[str, int]:
     """Package dataset ``root`` as ``fmt`` into ``out``; returns sample counts per split.
@@ -81,6 +83,9 @@ def package(
     and nothing is written; with ``skip_invalid`` it is left out, and the skipped ids are
     recorded in ``out/skipped_invalid.json`` and in ``report["skipped_invalid"]``. The package is
     built in a temporary directory beside ``out`` and renamed into place only when complete.
+
+    ``exclude_rejected`` / ``min_rating``: leave out samples that human review rejected / rated
+    below this (merged reviews, :func:`synth.review.report.keep_ids`).
 
     Options: ``conditioning`` (controlnet: ``depth``/``skeleton``/``parts``), ``shard_size``
     (webdataset/parquet: bytes per shard file).
@@ -94,6 +99,15 @@ def package(
     if report is not None:
         report["skipped_invalid"] = skipped_summary(bad)
     ds = HandDataset(root, load=(), ids=good)
+    if exclude_rejected or min_rating is not None:
+        from synth.review.report import keep_ids
+
+        try:
+            ds = ds.subset(keep_ids(root, ds.ids, exclude_rejected, min_rating))
+        except ValueError as exc:
+            raise DatasetError(str(exc)) from None
+        if not len(ds):
+            raise DatasetError("no samples left after --exclude-rejected / --min-rating")
     if not len(ds):
         raise DatasetError(f"{root} holds no complete samples")
     info = FORMATS.get(fmt)

@@ -341,6 +341,9 @@ def write_card(root: str | os.PathLike[str], out: str | os.PathLike[str] | None 
     L.append("\n## Plots\n")
     for title, name in figs:
         L.append(f"### {title}\n\n![{title}]({rel}/{name})\n")
+    from synth.review.report import card_section  # the human review section (none without reviews)
+
+    L.extend(card_section(root, plot_dir, rel))
     L.append("## Label conventions\n")
     conv = meta.get("conventions", {})
     L.extend(f"- **{k}**: {v}" for k, v in conv.items())

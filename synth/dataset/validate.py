@@ -125,6 +125,11 @@ def validate_dataset(
     if scan.duplicates:
         rep.warnings.append(f"{MANIFEST}: {scan.duplicates} id(s) listed more than once (last line wins)")
     _orphans(root, scan.entries, rep)
+    from synth.review.checks import check_reviews  # reviews/*.jsonl of synth review
+
+    errs, warns = check_reviews(root, scan.entries)
+    rep.errors.extend(errs)
+    rep.warnings.extend(warns)
     vis_tol = DEFAULT_VIS_TOL_M
     vis_meta = meta.get("visibility")
     if isinstance(vis_meta, dict):
