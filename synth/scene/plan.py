@@ -420,14 +420,14 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
     sections (``viewpoint``, the hand's ``skin``, ``lighting``, ``post``) for the renderer and labels.
     """
     from synth.scene import lighting as lt
-    from synth.scene.post import PostConfig, sample_post
+    from synth.scene.post import sample_post
     from synth.scene.skin import sample_skin
-    from synth.scene.viewpoint import ViewpointConfig, sample_viewpoint
+    from synth.scene.viewpoint import sample_viewpoint
 
     W, H = cfg.render.size
     vertices, keypoints = hand.world()
     held = np.concatenate([p.vertices for p in props]) if props else None  # keep held objects in frame
-    vp = sample_viewpoint(rng, vertices, rig.parts, keypoints, hand.side, W, H, ViewpointConfig(**cfg.viewpoint_kwargs()),
+    vp = sample_viewpoint(rng, vertices, rig.parts, keypoints, hand.side, W, H, cfg.camera,
                           extra_points=held)
     sk = None
     if cfg.appearance.skin == "monk":
@@ -441,7 +441,7 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
                                 subsurface_weight=0.1, skin_tone=tone)
     centre = vertices[rig.parts >= 2].mean(axis=0)
     if cfg.lighting.mode == "natural":
-        lcfg = lt.LightingConfig(**cfg.lighting_kwargs())
+        lcfg = cfg.lighting
         ls = lt.sample_lighting(rng, lcfg, _hdris(tuple(cfg.lighting.hdri_dirs)), centre, vp.camera.position,
                                 _backgrounds(tuple(cfg.lighting.background_dirs)))
         lighting = LightingSpec(kind="natural", sample=ls)
@@ -455,7 +455,7 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
             color=(grey, grey, grey), strength=_uniform(rng, cfg.lighting.world_strength)))
     # Depth of field focuses on the hand centre (planar camera depth).
     focus = float(vp.camera.world_to_cam[2, :3] @ centre + vp.camera.world_to_cam[2, 3])
-    post = sample_post(rng, PostConfig(**dataclasses.asdict(cfg.post)), focus_m=focus, focal_mm=vp.focal_mm,
+    post = sample_post(rng, cfg.post, focus_m=focus, focal_mm=vp.focal_mm,
                        focal_px=float(vp.camera.K[0, 0]))
     hand = dataclasses.replace(hand, material=material, skin=sk)
     return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hands=(hand,), camera=vp.camera, camera_mode=vp.mode,

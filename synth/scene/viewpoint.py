@@ -33,7 +33,7 @@ Rejected draws are re-drawn from the same Generator, so the result is determinis
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,28 +64,49 @@ WORLD_UP = np.array([0.0, 0.0, 1.0])
 ROLL_DEG = 25.0
 
 
-@dataclass(frozen=True)
+@dataclass
 class ViewpointConfig:
-    """Camera distribution.
+    """Camera sampling (metres, degrees): the job config's ``camera`` section and the sampler's
+    input (one definition).
 
     Attributes:
-        modes: mixture weights per mode (normalised; zero weights disable a mode).
-        fraction: ``(lo, hi)`` extent of the hand as a fraction of the short image side.
-        focal_mm: ``(lo, hi)`` 35 mm-equivalent focal length, millimetres.
+        mode: ``mixed`` (draw third-person / egocentric / selfie views with the weights below),
+            one of those three modes only, or ``orbit`` (the simple orbit camera below).
+            Natural modes keep the forearm's cut out of frame and the hand within ``fraction``
+            of the short image side.
+        third_person, egocentric, selfie: mixture weights of ``mixed`` (normalised; zero
+            disables a mode).
+        fraction: (min, max) hand extent as a fraction of the short image side.
+        focal_mm: (min, max) 35 mm-equivalent focal length.
         allow_truncation: let the hand leave the frame (the forearm rule still holds).
+        distance, fov, elevation, jitter: the ``orbit`` camera: distance to the hand centre,
+            horizontal field of view, elevation, look-at jitter (fraction of the hand radius).
     """
 
-    modes: dict[str, float] = field(default_factory=lambda: {"third_person": 0.5, "egocentric": 0.25, "selfie": 0.25})
+    mode: str = "mixed"
+    third_person: float = 0.5
+    egocentric: float = 0.25
+    selfie: float = 0.25
     fraction: tuple[float, float] = (0.3, 0.7)
     focal_mm: tuple[float, float] = (24.0, 85.0)
     allow_truncation: bool = False
+    distance: tuple[float, float] = (0.45, 0.7)
+    fov: tuple[float, float] = (35.0, 45.0)
+    elevation: tuple[float, float] = (-60.0, 80.0)
+    jitter: float = 0.15
+
+    @property
+    def modes(self) -> dict[str, float]:
+        """Mixture weights per natural mode (a single mode when ``mode`` names one)."""
+        if self.mode in MODES:
+            return {self.mode: 1.0}
+        return {"third_person": self.third_person, "egocentric": self.egocentric, "selfie": self.selfie}
 
     def __post_init__(self) -> None:
-        unknown = set(self.modes) - set(MODES)
-        if unknown:
-            raise ValueError(f"unknown camera mode(s) {sorted(unknown)}; expected {', '.join(MODES)}")
-        if sum(max(0.0, w) for w in self.modes.values()) <= 0:
-            raise ValueError("camera mode weights must not all be zero")
+        if self.mode not in ("mixed", "orbit", *MODES):
+            raise ValueError(f"unknown camera mode {self.mode!r}; expected mixed, orbit, {', '.join(MODES)}")
+        if min(self.modes.values()) < 0 or sum(self.modes.values()) <= 0:
+            raise ValueError("camera mode weights must be >= 0 and not all zero")
         lo, hi = self.fraction
         if not 0.02 <= lo <= hi <= 1.5:
             raise ValueError(f"camera fraction must satisfy 0.02 <= lo <= hi <= 1.5, got {self.fraction}")
