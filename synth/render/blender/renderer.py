@@ -118,7 +118,8 @@ class BlenderRenderer:
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
         self.device_info = ""
         self.rendered = 0
-        self._build()
+        with _quiet_stdout():  # Blender's start-up log (e.g. Cycles' "CUEW initialization failed" on CPU machines)
+            self._build()
 
     # ---- scene construction (once) -----------------------------------------------------
     def _build(self) -> None:
@@ -543,8 +544,9 @@ def _part_materials(prefix: str, group: Any) -> dict[int, Any]:
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    """Silence Blender's per-frame log lines (written by C code straight to file descriptor 1)."""
-    if logger.isEnabledFor(logging.DEBUG):
+    """Silence Blender's own log lines (start-up and per frame, written by C code straight to file
+    descriptor 1) unless ``synth -v`` (INFO logging) asks for them."""
+    if logger.isEnabledFor(logging.INFO):
         yield
         return
     sys.stdout.flush()
