@@ -1,21 +1,30 @@
 """Render throughput benchmark: ratios measured in one run on one machine.
 
-Prints (and writes as JSON with ``--json``):
+Prints (and writes as JSON with ``--json``), at the given resolution with the ``draft`` preset and
+the default (natural) look:
 
-* a bare Cycles loop (precomputed scene updates + ``bpy.ops.render.render``) and the labelled
-  pipeline (plan, pose, render, read passes, labels, atomic files, manifest), interleaved sample
-  by sample on one scene so both see the same machine load, and their throughput ratio
-  (goal >= 0.85);
+* images/hour through the full labelled pipeline (plan, pose, scene update, render, passes,
+  labels, dataset files via the background writer), in wall and process-CPU seconds;
+* the per-sample wall time against the steady re-render of the same, unchanged frame
+  (``bpy.ops.render.render`` again with nothing changed: path tracing, denoiser and EXR without
+  any scene sync), sample by sample in the same process (goal <= 1.3); ``--repeats`` times, with
+  the spread; ``--before`` also measures the pre-issue-17 world (Cycles' automatic importance
+  map) in the same run;
 * ``per_process``: one fresh Python+bpy process per image (import, scene build, render, write),
-  the pattern of ObMan/BlenderProc-style scripts, and e2e's ratio to it (goal >= 3);
-* images/hour at the given resolution for each preset;
-* optionally (``--memory N``) the resident memory of one process over N samples.
+  the pattern of ObMan/BlenderProc-style scripts, and the pipeline's ratio to it (goal > 3);
+* ``--changes``: the sync cost of each kind of per-sample change (world value, HDRI rotation,
+  skin value, light, camera, visibility, the full update) at 64 px 1 spp and at the resolution;
+* ``--presets``: images/hour of ``run_job`` for each preset; ``--memory N``: resident memory over N
+  samples.
+
+The machine is shared: every line also reports the load average; compare the ratios, which are
+measured sample by sample in the same process under the same load.
 
 Examples::
 
-    python benchmarks/bench_render.py --resolution 256 --n 20
+    python benchmarks/bench_render.py --resolution 256 --n 12 --repeats 2 --before --changes
     python benchmarks/bench_render.py --resolution 256 --device gpu --engine cycles   # GPU machine
-    python benchmarks/bench_render.py --resolution 64 --memory 1000 --presets ""
+    python benchmarks/bench_render.py --resolution 64 --memory 1000 --n 0
 
 Poses are free poses (``hand.pose_source=free``) unless ``--set hand.pose_source=auto``, so the
 figures measure the rendering pipeline rather than the gesture sampler.
@@ -31,6 +40,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -52,50 +63,115 @@ def make_cfg(args: argparse.Namespace, out: str, extra: list[str] = ()) -> JobCo
     return apply_overrides(JobConfig(), sets)
 
 
-def bench_interleaved(cfg: JobConfig, n: int) -> tuple[float, float]:
-    """Seconds per image of the bare loop and of the labelled pipeline, interleaved sample by
-    sample in one process on one Blender scene, so both see the same machine load.
+def _clock() -> np.ndarray:
+    """``[wall, cpu]`` seconds now (CPU: all threads of this process, the writer's included)."""
+    return np.array([time.perf_counter(), time.process_time()])
 
-    * bare: a precomputed scene update (vertices, camera, material, lights of sample k + 1) and
-      ``bpy.ops.render.render(write_still=True)`` (the same passes into the same EXR file;
-      nothing read back, no labels, no dataset files);
-    * labelled: ``RenderSession.render(i)`` (plan, pose, render, read passes, labels) plus writing
-      the sample with the dataset writer (its background thread encodes and writes files,
-      checksums and manifest lines, competing for the same cores), and the final wait for it.
+
+def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: bool = True) -> dict[str, float]:
+    """Per-sample cost of the labelled pipeline against the steady re-render of the same frame.
+
+    For each sample k (one process, one Blender scene): ``RenderSession.render(k)`` (plan, pose,
+    per-sample scene update, render, read passes, labels) plus writing it with the dataset writer
+    (files encoded on its thread), then ``bpy.ops.render.render(write_still=True)`` again with
+    nothing changed: the real lower bound of a sample (path tracing, denoiser, passes, EXR) with
+    no scene sync. Both are timed in wall and process-CPU seconds; the ratio of the means is the
+    sync / set-up overhead factor (goal <= 1.3).
+
+    Args:
+        world_map: the world importance-map resolution to build with (0: Cycles' automatic
+            resolution, the behaviour before issue 17; None: the renderer's default).
+        realism: False builds the skin without the issue-17 palm lines, nail detail and contact shading.
+    Returns:
+        mean wall / CPU seconds per labelled sample and per steady re-render, their ratios, and
+        images/hour through the labelled pipeline (writer close included).
     """
     import bpy
 
     from synth.dataset.writer import DatasetWriter
+    from synth.render.blender import appearance
     from synth.render.blender.renderer import _quiet_stdout
     from synth.render.job import RenderSession, dataset_meta
-    from synth.scene.plan import plan_sample
+
+    saved = appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL, appearance.CONTACT_SHADING
+    if world_map is not None:
+        appearance.WORLD_MAP_RESOLUTION = world_map
+    appearance.PALM_LINES = appearance.NAIL_DETAIL = appearance.CONTACT_SHADING = realism
+    try:
+        session = RenderSession(cfg)
+        writer = DatasetWriter(cfg.out, dataset_meta(cfg))
+        session.render(0)  # build the scene, warm up
+        lab, steady = np.zeros(2), np.zeros(2)
+        for k in range(1, n + 1):
+            t = _clock()
+            s = session.render(k)
+            images, extra = session.files(s)
+            writer.write_sample(k, images, s.label, extra)
+            lab += _clock() - t
+            t = _clock()
+            with _quiet_stdout():
+                bpy.ops.render.render(write_still=True)
+            steady += _clock() - t
+        t = _clock()
+        writer.close()  # wait for the last files and manifest lines
+        lab += _clock() - t
+        session.close()
+    finally:
+        (appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL,
+         appearance.CONTACT_SHADING) = saved
+    lab, steady = lab / n, steady / n
+    return {"labelled_s": lab[0], "labelled_cpu_s": lab[1], "steady_s": steady[0], "steady_cpu_s": steady[1],
+            "over_steady": lab[0] / steady[0], "over_steady_cpu": lab[1] / steady[1],
+            "images_per_hour": 3600.0 / lab[0]}
+
+
+def bench_changes(cfg: JobConfig, reps: int = 3) -> dict[str, float]:
+    """Wall seconds of one re-render after a single kind of scene change (median of ``reps``),
+    minus the steady re-render: what each per-sample change costs Cycles to sync."""
+    import bpy
+
+    from synth.render.blender.renderer import _quiet_stdout
+    from synth.render.job import RenderSession
 
     session = RenderSession(cfg)
-    writer = DatasetWriter(cfg.out, dataset_meta(cfg))
-    scenes = {}
-    for i in range(2, n + 2):
-        spec = plan_sample(cfg, i, session.rigs, session.pose_sampler)
-        scenes[i] = (spec, spec.hand.world()[0])
-    session.render(0)  # build the scene, warm up
-    bare = labelled = 0.0
-    # Order bare(2), labelled(1), bare(3), labelled(2), ...: both loops render (almost) the same
-    # scenes, and every render differs from the one before it (no reuse of an unchanged scene).
-    for k in range(1, n + 1):
+    k = 0
+    while True:  # a sample lit by an HDRI (the most common environment), a held object if possible
+        s = session.render(k)
+        if s.spec.lighting.sample.env.kind == "hdri" or k > 20:
+            break
+        k += 1
+    r = session.renderer
+    rng = np.random.default_rng(0)
+
+    def rr() -> float:
         t = time.perf_counter()
         with _quiet_stdout():
-            session.renderer._update(*scenes[k + 1])
             bpy.ops.render.render(write_still=True)
-        bare += time.perf_counter() - t
-        t = time.perf_counter()
-        s = session.render(k)
-        images, extra = session.files(s)
-        writer.write_sample(k, images, s.label, extra)  # encoded and written on the writer's thread
-        labelled += time.perf_counter() - t
-    t = time.perf_counter()
-    writer.close()  # wait for the last files and manifest lines
-    labelled += time.perf_counter() - t
+        return time.perf_counter() - t
+
+    def cost(change) -> float:  # noqa: ANN001
+        ts = []
+        for _ in range(reps):
+            change()
+            ts.append(rr())
+        return float(np.median(ts))
+
+    w = r.app_world
+    changes = {
+        "steady": lambda: None,
+        "world_value": lambda: w.env_bg.inputs["Strength"].__setattr__("default_value", float(rng.uniform(0.5, 2))),
+        "hdri_rotation": lambda: w.env_mapping.inputs["Rotation"].__setattr__(
+            "default_value", (0.0, 0.0, float(rng.uniform(0, 6)))),
+        "skin_value": lambda: r.app_skin.back.outputs[0].__setattr__("default_value", (*rng.random(3), 1.0)),
+        "light_energy": lambda: r.app_lights[0].data.__setattr__("energy", float(rng.uniform(10, 80))),
+        "camera_move": lambda: r.camera.location.__setattr__("x", r.camera.location.x + 1e-4),
+        "visibility_toggle": lambda: r.prop_objects[-1].__setattr__("hide_render", not r.prop_objects[-1].hide_render),
+        "full_update": lambda: r._update(s.spec, s.vertices),  # the whole per-sample update, same values
+    }
+    out = {name: cost(fn) for name, fn in changes.items()}
     session.close()
-    return bare / n, labelled / n
+    base = out["steady"]
+    return {"steady_s": base, **{f"{k}_extra_s": v - base for k, v in out.items() if k != "steady"}}
 
 
 def bench_e2e(cfg: JobConfig, n: int) -> float:
@@ -136,9 +212,15 @@ def bench_memory(cfg: JobConfig, n: int) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--resolution", type=int, default=256)
-    ap.add_argument("--n", type=int, default=10, help="images per timing")
+    ap.add_argument("--n", type=int, default=10, help="samples per timing")
+    ap.add_argument("--repeats", type=int, default=2, help="repeat the steady-ratio measurement (spread)")
+    ap.add_argument("--before", action="store_true",
+                    help="also measure the pre-issue-17 world (automatic importance map) in the same run")
+    ap.add_argument("--realism", action="store_true",
+                    help="also measure the skin without palm lines, nail detail, contact shading (their cost)")
+    ap.add_argument("--changes", action="store_true", help="cost of each kind of per-sample scene change")
     ap.add_argument("--per-process", type=int, default=3, help="images for the one-process-per-image timing")
-    ap.add_argument("--presets", default="draft,standard,high")
+    ap.add_argument("--presets", default="", help="also time run_job for these presets, e.g. draft,standard,high")
     ap.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     ap.add_argument("--engine", default="cycles", choices=["cycles", "eevee"])
     ap.add_argument("--memory", type=int, default=0, help="samples for the memory test (0: skip)")
@@ -146,18 +228,56 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     res: dict[str, object] = {"resolution": args.resolution, "device": args.device, "engine": args.engine,
-                              "cpus": os.cpu_count()}
+                              "cpus": os.cpu_count(), "load_start": os.getloadavg()}
+    print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cpus)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = make_cfg(args, f"{tmp}/e2e", ["render.preset=draft"])
-        if args.n:
-            bare, e2e = bench_interleaved(cfg, args.n)
-            res["draft_bare_s"], res["draft_labelled_s"], res["labelled_over_bare"] = bare, e2e, bare / e2e
-            print(f"draft {args.resolution}px, interleaved: bare loop {bare:.3f} s/img, labelled pipeline "
-                  f"{e2e:.3f} s/img; throughput ratio {bare / e2e:.2f}", flush=True)
+        runs: list[dict[str, float]] = []
+        variants = [("now", None, True)] + ([("before", 0, True)] if args.before else []) + \
+            ([("plain", None, False)] if args.realism else [])
+        for rep in range(args.repeats if args.n else 0):
+            for name, wm, realism in variants:
+                cfg = make_cfg(args, f"{tmp}/steady_{name}_{rep}", ["render.preset=draft"])
+                r = bench_steady(cfg, args.n, wm, realism)
+                r["variant"] = name  # type: ignore[assignment]
+                runs.append(r)
+                print(f"[{rep}] {name:6s} draft {args.resolution}px: labelled {r['labelled_s']:.3f} s/img "
+                      f"({r['labelled_cpu_s']:.3f} CPU-s) = {r['images_per_hour']:,.0f} images/h; steady re-render "
+                      f"{r['steady_s']:.3f} s ({r['steady_cpu_s']:.3f} CPU-s); labelled/steady "
+                      f"{r['over_steady']:.2f} wall, {r['over_steady_cpu']:.2f} CPU (goal <= 1.3)", flush=True)
+        res["steady_runs"] = runs
+        now = [r for r in runs if r["variant"] == "now"]
+        if now:
+            ih = [r["images_per_hour"] for r in now]
+            ratio = [r["over_steady"] for r in now]
+            print(f"labelled pipeline: {np.mean(ih):,.0f} images/h (runs {min(ih):,.0f}-{max(ih):,.0f}); "
+                  f"labelled/steady {np.mean(ratio):.2f} ({min(ratio):.2f}-{max(ratio):.2f})", flush=True)
+            before = [r for r in runs if r["variant"] == "before"]
+            if before:
+                gain = np.mean([b["labelled_cpu_s"] for b in before]) / np.mean([r["labelled_cpu_s"] for r in now])
+                print(f"before issue 17 (automatic world importance map): "
+                      f"{np.mean([b['images_per_hour'] for b in before]):,.0f} images/h, labelled/steady "
+                      f"{np.mean([b['over_steady'] for b in before]):.2f}; CPU per sample now {gain:.2f}x less",
+                      flush=True)
+            plain = [r for r in runs if r["variant"] == "plain"]
+            if plain:
+                d_cpu = np.mean([r["labelled_cpu_s"] for r in now]) - np.mean([p["labelled_cpu_s"] for p in plain])
+                d_st = np.mean([r["steady_cpu_s"] for r in now]) - np.mean([p["steady_cpu_s"] for p in plain])
+                print(f"palm lines + nail detail + contact shading cost {d_cpu:+.3f} CPU-s per labelled sample ({d_st:+.3f} on the "
+                      f"steady re-render); 'plain' = without them", flush=True)
             if args.per_process:
                 pp = bench_per_process(make_cfg(args, f"{tmp}/pp", ["render.preset=draft"]), args.per_process)
-                res["per_process_s"], res["e2e_over_per_process"] = pp, pp / e2e
-                print(f"one process per image: {pp:.3f} s/img; end-to-end is {pp / e2e:.1f}x faster", flush=True)
+                lab = float(np.mean([r["labelled_s"] for r in now]))
+                res["per_process_s"], res["per_process_over_pipeline"] = pp, pp / lab
+                print(f"one process per image: {pp:.3f} s/img; the pipeline is {pp / lab:.1f}x faster (goal > 3)",
+                      flush=True)
+        if args.changes:
+            for size, extra in ((64, ["render.samples=1", "render.denoise=false"]), (args.resolution, [])):
+                a = argparse.Namespace(**{**vars(args), "resolution": size})
+                ch = bench_changes(make_cfg(a, f"{tmp}/changes{size}", ["render.preset=draft", *extra]))
+                res[f"changes_{size}"] = ch
+                print(f"scene-change costs at {size}px {'1 spp' if extra else 'draft'} (s over the steady "
+                      f"{ch['steady_s']:.3f} s): " + ", ".join(f"{k[:-8]} {v:+.3f}" for k, v in ch.items()
+                                                               if k != "steady_s"), flush=True)
         for preset in [p for p in args.presets.split(",") if p]:
             c = make_cfg(args, f"{tmp}/{preset}", [f"render.preset={preset}"])
             n = max(2, args.n if preset == "draft" else args.n // 3)
@@ -170,6 +290,8 @@ def main() -> None:
                              args.memory)
             res["memory"] = m
             print(f"memory: {json.dumps(m)}", flush=True)
+    res["load_end"] = os.getloadavg()
+    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(res, indent=2))
 

@@ -75,14 +75,17 @@ def load_rigs(cfg: JobConfig) -> dict[str, HandRig]:
 def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
     """Static render topology per side: the rig's triangles, smooth-shaded, no subdivision (so
     the saved mesh, the keypoints and the rendered surface are the same geometry)."""
-    from synth.scene.skin import crease_attributes, skin_attributes
+    from synth.hand.skinning import forward
+    from synth.scene.skin import crease_attributes, nail_coordinate, palm_line_attributes, skin_attributes
 
     out = {}
     for s, r in rigs.items():
         palm, nail = skin_attributes(r)
         ct, cw = crease_attributes(r)
         out[s] = HandMesh(side=s, faces=r.faces.astype(np.int64), face_parts=face_parts_from_vertex_parts(r.faces, r.parts),
-                          face_uvs=r.face_uvs, palm=palm, nail=nail, crease_t=ct, crease_w=cw)
+                          face_uvs=r.face_uvs, palm=palm, nail=nail, crease_t=ct, crease_w=cw,
+                          palm_lines=palm_line_attributes(r, palm), nail_u=nail_coordinate(r),
+                          rest_vertices=forward(r).vertices)
     return out
 
 

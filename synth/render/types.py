@@ -20,6 +20,12 @@ class HandMesh:
         nail: ``(V,)`` nail weight per vertex (skin shader), or None.
         crease_t, crease_w: ``(V,)`` knuckle / flexion crease coordinate (metres) and weight
             (:func:`synth.scene.skin.crease_attributes`), or None.
+        palm_lines: ``(V, 3)`` signed distances to the heart, head and life lines (metres,
+            :func:`synth.scene.skin.palm_line_attributes`), or None.
+        nail_u: ``(V,)`` position along each nail, 0 cuticle .. 1 free edge
+            (:func:`synth.scene.skin.nail_coordinate`), or None.
+        rest_vertices: ``(V, 3)`` rest-pose vertices (metres) for the contact shading
+            (:func:`synth.scene.skin.contact_shading`), or None (no contact shading).
     """
 
     side: str
@@ -30,6 +36,9 @@ class HandMesh:
     nail: np.ndarray | None = None
     crease_t: np.ndarray | None = None
     crease_w: np.ndarray | None = None
+    palm_lines: np.ndarray | None = None
+    nail_u: np.ndarray | None = None
+    rest_vertices: np.ndarray | None = None
 
 
 def face_parts_from_vertex_parts(faces: np.ndarray, vertex_parts: np.ndarray) -> np.ndarray:

@@ -153,7 +153,9 @@ def sample_skin(rng: np.random.Generator, monk_weights: np.ndarray | None = None
     back = albedo(m, h)
     palm = albedo(m * PALM_MELANIN_SCALE, h * PALM_HAEMOGLOBIN_SCALE)
     bed = albedo(m * NAILBED_MELANIN_SCALE, h * 1.4)
-    nail = 0.55 * bed + 0.45 * np.array([0.85, 0.8, 0.78])
+    # the plate is translucent: the (pink) bed with some of the surrounding skin's tone, so dark
+    # hands do not get near-white nails; the lunula and free edge are whiter (skin shader)
+    nail = np.clip(0.55 * bed + 0.72 * back, 0.0, 0.85)
     polish = None
     if rng.random() < polish_prob:
         polish = tuple(float(x) for x in POLISH_COLOURS[int(rng.integers(len(POLISH_COLOURS)))])
@@ -249,3 +251,136 @@ def crease_attributes(rig: object) -> tuple[np.ndarray, np.ndarray]:
     w = np.clip(1.0 - best_abs / CREASE_HALF_WIDTH_M, 0.0, 1.0) ** 2
     t_out = np.where(w > 0, best_t, 0.0)
     return t_out.astype(np.float32), w.astype(np.float32)
+
+
+#: The three major palm lines as quadratic Bezier curves (start, control, end) in the palm's
+#: rest-pose frame, in units of the wrist-to-middle-MCP length: x towards the radial (index,
+#: thumb) side, y from the wrist towards the middle finger. Heart (distal transverse), head
+#: (proximal transverse) and life (thenar) creases, after the usual palmistry charts.
+PALM_LINES: dict[str, tuple[tuple[float, float], tuple[float, float], tuple[float, float]]] = {
+    "heart": ((-0.40, 0.70), (-0.12, 0.68), (0.13, 0.87)),
+    "head": ((0.29, 0.72), (0.02, 0.67), (-0.28, 0.55)),
+    "life": ((0.29, 0.69), (0.04, 0.42), (0.11, 0.07)),
+}
+#: Signed distance stored where a vertex is not near a palm line (metres): no groove there.
+NO_LINE_M = 0.05
+
+
+def _bezier(p0: np.ndarray, p1: np.ndarray, p2: np.ndarray, n: int = 64) -> np.ndarray:
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    return (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
+
+
+def palm_line_attributes(rig: object, palm: np.ndarray) -> np.ndarray:
+    """Per-vertex signed distances (metres) to the heart, head and life lines of the palm.
+
+    The lines (:data:`PALM_LINES`) are placed from the rest-pose keypoints (wrist, index, middle
+    and pinky MCP), so they follow each hand's size and mirror with the side. For palm vertices
+    on the palmar side (``palm`` weight > 0.4) whose nearest curve point is inside the curve,
+    the value is the signed in-plane distance (linear across a triangle, so the shader's narrow
+    Gaussian groove stays sharp on a coarse mesh); elsewhere :data:`NO_LINE_M`.
+
+    Returns:
+        ``(V, 3)`` float32: heart, head, life.
+    """
+    from synth.hand.skinning import forward
+
+    p = forward(rig)  # type: ignore[arg-type]
+    v, k = p.vertices, p.keypoints
+    y = k[9] - k[0]
+    L = float(np.linalg.norm(y))
+    y = y / L
+    x = k[5] - k[17]
+    x = x - x.dot(y) * y
+    x /= np.linalg.norm(x)
+    rel = v - k[0]
+    xy = np.stack([rel @ x, rel @ y], axis=1) / L  # palm-plane coordinates, units of L
+    on = (np.asarray(rig.parts) == 2) & (palm > 0.4)  # type: ignore[attr-defined]
+    out = np.full((len(v), 3), NO_LINE_M, dtype=np.float64)
+    for c, (p0, p1, p2) in enumerate(PALM_LINES.values()):
+        curve = _bezier(np.array(p0), np.array(p1), np.array(p2))
+        a, b = curve[:-1], curve[1:]
+        ab = b - a
+        q = xy[on][:, None, :] - a[None]  # (P, S, 2)
+        s = np.clip((q * ab[None]).sum(-1) / (ab * ab).sum(-1)[None], 0.0, 1.0)
+        d = np.linalg.norm(q - s[..., None] * ab[None], axis=-1)
+        j = d.argmin(axis=1)
+        rows = np.arange(len(j))
+        inside = ~(((j == 0) & (s[rows, j] <= 0.0)) | ((j == len(ab) - 1) & (s[rows, j] >= 1.0)))
+        cross = ab[j, 0] * q[rows, j, 1] - ab[j, 1] * q[rows, j, 0]
+        signed = np.sign(cross) * d[rows, j] * L
+        out[np.flatnonzero(on), c] = np.where(inside, signed, NO_LINE_M)
+    return out.astype(np.float32)
+
+
+def nail_coordinate(rig: object) -> np.ndarray:
+    """Per-vertex position along each fingernail: 0 at the nail's proximal edge (cuticle), 1 at
+    its distal end (the free edge), linear in the rest pose along the distal phalanx's axis
+    (``DIP -> tip`` keypoints), on every vertex of that finger within 3 mm of the nail's extent
+    (so it interpolates exactly across the nail's border triangles); 0 elsewhere. The skin
+    shader draws the lunula near 0 and the free edge near 1.
+
+    Returns:
+        ``(V,)`` float32.
+    """
+    from synth.hand.skinning import forward
+
+    p = forward(rig)  # type: ignore[arg-type]
+    v, k = p.vertices, p.keypoints
+    parts = np.asarray(rig.parts)  # type: ignore[attr-defined]
+    nail = np.asarray(rig.nail_mask, dtype=bool)  # type: ignore[attr-defined]
+    u = np.zeros(len(v))
+    for f, part in enumerate(range(3, 8)):  # thumb .. pinky
+        dip, tip = k[3 + 4 * f], k[4 + 4 * f]
+        a = (tip - dip) / np.linalg.norm(tip - dip)
+        t = (v - dip) @ a
+        m = nail & (parts == part)
+        if not m.any():
+            continue
+        t0, t1 = t[m].min(), t[m].max()
+        near = (parts == part) & (t > t0 - 0.003)
+        u[near] = np.clip((t[near] - t0) / max(t1 - t0, 1e-6), -0.5, 1.5)
+    return u.astype(np.float32)
+
+
+#: Distance under which two surfaces of the hand that are apart in the rest pose darken each
+#: other (metres): fingers pressed together or curled onto the palm.
+CONTACT_RADIUS_M = 0.012
+#: Pairs closer than this in the rest pose are neighbours on the skin, not a contact (metres).
+CONTACT_REST_MIN_M = 0.03
+#: The same for two different fingers: their facing sides (away from the finger webs).
+CONTACT_FINGER_REST_MIN_M = 0.012
+
+
+def contact_shading(posed: np.ndarray, rest: np.ndarray, parts: np.ndarray | None = None,
+                    radius: float = CONTACT_RADIUS_M, rest_min: float = CONTACT_REST_MIN_M) -> np.ndarray:
+    """Per-vertex contact weight in 0..1: how close (``1 - d / radius``) the nearest vertex is
+    that was at least ``rest_min`` away in the rest pose (another finger, the palm under a curled
+    finger). The skin shader darkens the skin by it: the shadowed gap between fingers of a fist
+    or a tight grasp, which 4-spp path tracing plus a denoiser blurs away.
+
+    Args:
+        posed: ``(V, 3)`` posed vertices (metres).
+        rest: ``(V, 3)`` the same vertices in the rest pose.
+        parts: ``(V,)`` part ids (3..7 thumb..pinky); two different fingers count as apart from
+            :data:`CONTACT_FINGER_REST_MIN_M` (their sides, not only ``rest_min``).
+    Returns:
+        ``(V,)`` float32.
+    """
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(posed).query_pairs(radius, output_type="ndarray")
+    out = np.zeros(len(posed), dtype=np.float64)
+    if len(pairs) == 0:
+        return out.astype(np.float32)
+    i, j = pairs[:, 0], pairs[:, 1]
+    need = np.full(len(i), rest_min)
+    if parts is not None:
+        pi, pj = parts[i], parts[j]
+        need[(pi >= 3) & (pj >= 3) & (pi != pj)] = CONTACT_FINGER_REST_MIN_M
+    far = np.linalg.norm(rest[i] - rest[j], axis=1) > need
+    i, j = i[far], j[far]
+    w = 1.0 - np.linalg.norm(posed[i] - posed[j], axis=1) / radius
+    np.maximum.at(out, i, w)
+    np.maximum.at(out, j, w)
+    return out.astype(np.float32)

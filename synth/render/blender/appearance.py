@@ -25,11 +25,31 @@ PALM_ATTR = "synth_palm"
 NAIL_ATTR = "synth_nail"
 CREASE_T_ATTR = "synth_crease_t"
 CREASE_W_ATTR = "synth_crease_w"
+LINE_ATTRS = ("synth_line_heart", "synth_line_head", "synth_line_life")
+NAIL_U_ATTR = "synth_nail_u"
+CONTACT_ATTR = "synth_contact"
+#: Darkening of the skin where it touches another part of the hand (contact weight 1).
+CONTACT_DARKEN = 0.9
+#: Half-width (1/e) of the heart / head / life lines of the palm (metres).
+PALM_LINE_WIDTH_M = 0.0007
+#: Build the skin group with the palm lines / the nail lunula, free edge and crisp border
+#: (``benchmarks/bench_render.py --realism`` turns them off to measure their cost).
+PALM_LINES = True
+NAIL_DETAIL = True
+CONTACT_SHADING = True
 #: Spacing of the fine wrinkles across the back of a knuckle (metres).
 WRINKLE_SPACING_M = 0.0016
 #: Half-width (1/e) of the palmar flexion crease (metres).
 PALM_CREASE_WIDTH_M = 0.0005
 N_LIGHTS = 3
+#: Resolution of the world's light importance map (Cycles' ``sample_map_resolution``). Cycles
+#: rebuilds the map by evaluating the world shader once per map pixel whenever any world value
+#: changes, i.e. every sample (HDRI rotation, strength, background colours). The automatic
+#: resolution follows the HDRI (1024 x 512 for Blender's bundled ones): 1.4 CPU-s per sample,
+#: ~70 % of a 256 px draft sample. 256 x 128 costs 1/16 of that; the map only steers where
+#: light samples go (noise), not the converged image. 0: Cycles' automatic resolution (the old
+#: behaviour; ``benchmarks/bench_render.py`` measures it for comparison).
+WORLD_MAP_RESOLUTION = 256
 
 
 def _bpy():  # noqa: ANN202
@@ -55,14 +75,20 @@ class SkinHandles:
     tone_var: Any
     crease_bump: Any = None
     rough_base: Any = None
+    nail_base: Any = None
+    lunula: Any = None
+    free_edge: Any = None
 
 
 def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     """A node group with one shader output: subsurface skin whose albedo blends from the back
     of the hand to the palm by the ``synth_palm`` vertex attribute, with procedural pores
     (bump), tone and roughness variation, knuckle wrinkles and palmar flexion creases (bump and
-    darkening from the ``synth_crease_t`` / ``synth_crease_w`` attributes), mixed with a glossy
-    nail material by ``synth_nail``."""
+    darkening from the ``synth_crease_t`` / ``synth_crease_w`` attributes), the heart, head and
+    life lines of the palm (Gaussian grooves of the ``synth_line_*`` signed distances), contact
+    shading (``synth_contact``, refreshed per sample: the gaps between touching fingers), mixed
+    with a glossy nail material by a sharpened ``synth_nail`` whose colour has a lunula and a free
+    edge along ``synth_nail_u``."""
     bpy = _bpy()
     g = bpy.data.node_groups.new(name, "ShaderNodeTree")
     g.interface.new_socket("BSDF", in_out="OUTPUT", socket_type="NodeSocketShader")
@@ -148,6 +174,20 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     L.new(side.outputs[0], gmul.inputs[0])
     L.new(cw, gmul.inputs[1])
     groove = gmul.outputs[0]
+    # the heart, head and life lines of the palm: a Gaussian groove of each signed distance
+    for name, depth in zip(LINE_ATTRS, (1.0, 0.85, 1.0), strict=True) if PALM_LINES else ():
+        dl = op("DIVIDE", attr(name), value=PALM_LINE_WIDTH_M)
+        sq_l = N.new("ShaderNodeMath")
+        sq_l.operation = "MULTIPLY"
+        L.new(dl, sq_l.inputs[0])
+        L.new(dl, sq_l.inputs[1])
+        g_l = op("MULTIPLY", op("EXPONENT", op("MULTIPLY", sq_l.outputs[0], value=-1.0)), value=depth)
+        add = N.new("ShaderNodeMath")
+        add.operation = "ADD"
+        add.use_clamp = True
+        L.new(groove, add.inputs[0])
+        L.new(g_l, add.inputs[1])
+        groove = add.outputs[0]
     crease_bump = N.new("ShaderNodeBump")
     crease_bump.invert = True  # grooves go into the skin
     crease_bump.inputs["Distance"].default_value = 0.0004
@@ -169,7 +209,15 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     skin.inputs["Subsurface Scale"].default_value = 1.0
     skin.inputs["Specular IOR Level"].default_value = 0.5
     skin.inputs["Coat Weight"].default_value = 0.05
-    L.new(darker.outputs[2], skin.inputs["Base Color"])
+    if CONTACT_SHADING:  # the shadowed gap where fingers touch each other or the palm (per sample)
+        contact = N.new("ShaderNodeMix")
+        contact.data_type, contact.blend_type = "RGBA", "MULTIPLY"
+        L.new(op("MULTIPLY", op("SQRT", attr(CONTACT_ATTR)), value=CONTACT_DARKEN), contact.inputs["Factor"])
+        L.new(darker.outputs[2], contact.inputs[6])
+        contact.inputs[7].default_value = (0.25, 0.14, 0.12, 1.0)
+        L.new(contact.outputs[2], skin.inputs["Base Color"])
+    else:
+        L.new(darker.outputs[2], skin.inputs["Base Color"])
     # roughness varies over the skin (oilier / drier patches): the sample's roughness +-0.08
     rough_base = N.new("ShaderNodeValue")
     rough_noise = N.new("ShaderNodeTexNoise")
@@ -184,15 +232,53 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     L.new(rough.outputs[0], skin.inputs["Roughness"])
     L.new(crease_bump.outputs["Normal"], skin.inputs["Normal"])
     nail = N.new("ShaderNodeBsdfPrincipled")
+    # nail colour: lunula (pale crescent at the cuticle) and free edge (white, no nail bed under
+    # it) along synth_nail_u; their strengths are 0 under polish
+    nail_u = attr(NAIL_U_ATTR)
+    nail_base = N.new("ShaderNodeRGB")
+
+    def band(lo: float, hi: float) -> Any:
+        m = N.new("ShaderNodeMapRange")
+        m.interpolation_type = "SMOOTHSTEP"
+        L.new(nail_u, m.inputs["Value"])
+        m.inputs["From Min"].default_value, m.inputs["From Max"].default_value = lo, hi
+        return m.outputs["Result"]
+
+    lunula_k = N.new("ShaderNodeValue")
+    lunula_f = N.new("ShaderNodeMath")
+    lunula_f.operation = "MULTIPLY"
+    L.new(op("SUBTRACT", band(0.06, 0.2), value=1.0), lunula_f.inputs[0])  # band - 1 in -1..0
+    L.new(lunula_k.outputs[0], lunula_f.inputs[1])
+    lun = N.new("ShaderNodeMix")
+    lun.data_type = "RGBA"
+    L.new(op("ABSOLUTE", lunula_f.outputs[0]), lun.inputs["Factor"])
+    L.new(nail_base.outputs[0], lun.inputs[6])
+    lun.inputs[7].default_value = (0.86, 0.78, 0.74, 1.0)
+    edge_k = N.new("ShaderNodeValue")
+    edge_f = N.new("ShaderNodeMath")
+    edge_f.operation = "MULTIPLY"
+    L.new(band(0.86, 0.95), edge_f.inputs[0])
+    L.new(edge_k.outputs[0], edge_f.inputs[1])
+    fe = N.new("ShaderNodeMix")
+    fe.data_type = "RGBA"
+    L.new(edge_f.outputs[0], fe.inputs["Factor"])
+    L.new(lun.outputs[2], fe.inputs[6])
+    fe.inputs[7].default_value = (0.88, 0.84, 0.76, 1.0)
+    L.new((fe.outputs[2] if NAIL_DETAIL else nail_base.outputs[0]), nail.inputs["Base Color"])
     nail.inputs["Coat Weight"].default_value = 0.6
     nail.inputs["Subsurface Weight"].default_value = 0.2
     nail.inputs["Subsurface Radius"].default_value = (0.002, 0.001, 0.0008)
     mixs = N.new("ShaderNodeMixShader")
-    L.new(nail_attr.outputs["Fac"], mixs.inputs["Fac"])
+    nail_sharp = N.new("ShaderNodeMapRange")  # a crisp nail border instead of a one-triangle ramp
+    nail_sharp.interpolation_type = "SMOOTHSTEP"
+    nail_sharp.inputs["From Min"].default_value, nail_sharp.inputs["From Max"].default_value = 0.3, 0.7
+    L.new(nail_attr.outputs["Fac"], nail_sharp.inputs["Value"])
+    L.new(nail_sharp.outputs["Result"] if NAIL_DETAIL else nail_attr.outputs["Fac"], mixs.inputs["Fac"])
     L.new(skin.outputs["BSDF"], mixs.inputs[1])
     L.new(nail.outputs["BSDF"], mixs.inputs[2])
     L.new(mixs.outputs[0], out.inputs[0])
-    return SkinHandles(g, back, palm, skin, nail, bump, pores, tone_var, crease_bump, rough_base)
+    return SkinHandles(g, back, palm, skin, nail, bump, pores, tone_var, crease_bump, rough_base, nail_base,
+                       lunula_k, edge_k)
 
 
 def set_skin(h: SkinHandles, s: SkinSample) -> None:
@@ -205,21 +291,34 @@ def set_skin(h: SkinHandles, s: SkinSample) -> None:
     h.bump.inputs["Strength"].default_value = 0.25 * s.bump  # subtle: pores are sub-pixel at dataset sizes
     h.crease_bump.inputs["Strength"].default_value = min(1.0, 0.5 + 1.5 * s.bump)
     n = h.nail_bsdf.inputs
-    n["Base Color"].default_value = (*(s.polish or s.nail_color), 1.0)
+    h.nail_base.outputs[0].default_value = (*(s.polish or s.nail_color), 1.0)
+    h.lunula.outputs[0].default_value = 0.0 if s.polish is not None else 0.55
+    h.free_edge.outputs[0].default_value = 0.0 if s.polish is not None else 0.8
     n["Roughness"].default_value = s.nail_gloss if s.polish is None else 0.08
     n["Coat Weight"].default_value = 1.0 if s.polish is not None else 0.6
 
 
 def add_skin_attributes(mesh: Any, palm: np.ndarray, nail: np.ndarray, crease_t: np.ndarray | None = None,
-                        crease_w: np.ndarray | None = None) -> None:
-    """Store per-vertex ``synth_palm`` and ``synth_nail`` (``(V,)`` floats 0..1) and the crease
-    attributes ``synth_crease_t`` (metres) / ``synth_crease_w`` (0..1) on a mesh (zeros when not
-    given: no creases)."""
+                        crease_w: np.ndarray | None = None, palm_lines: np.ndarray | None = None,
+                        nail_u: np.ndarray | None = None) -> None:
+    """Store per-vertex ``synth_palm`` and ``synth_nail`` (``(V,)`` floats 0..1), the crease
+    attributes ``synth_crease_t`` (metres) / ``synth_crease_w`` (0..1), the palm-line distances
+    (``(V, 3)`` metres) and the nail coordinate ``synth_nail_u`` on a mesh (when not given: no
+    creases, no palm lines, no lunula / free edge)."""
     zeros = np.zeros(len(palm), dtype=np.float32)
+    far = np.full(len(palm), 0.05, dtype=np.float32)
+    lines = [far] * 3 if palm_lines is None else [palm_lines[:, c] for c in range(3)]
     for name, values in ((PALM_ATTR, palm), (NAIL_ATTR, nail), (CREASE_T_ATTR, zeros if crease_t is None else crease_t),
-                         (CREASE_W_ATTR, zeros if crease_w is None else crease_w)):
+                         (CREASE_W_ATTR, zeros if crease_w is None else crease_w),
+                         (NAIL_U_ATTR, zeros if nail_u is None else nail_u), (CONTACT_ATTR, zeros),
+                         *zip(LINE_ATTRS, lines, strict=True)):
         attr = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
         attr.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
+
+
+def set_contact(mesh: Any, contact: np.ndarray) -> None:
+    """Per-sample contact weights ``(V,)`` (:func:`synth.scene.skin.contact_shading`)."""
+    mesh.attributes[CONTACT_ATTR].data.foreach_set("value", np.ascontiguousarray(contact, dtype=np.float32))
 
 
 # ---- world --------------------------------------------------------------------------------
@@ -258,6 +357,10 @@ def build_world(name: str = "synth_world") -> WorldHandles:
     bpy = _bpy()
     w = bpy.data.worlds.new(name)
     w.use_nodes = True
+    # Set before the first render: Cycles does not re-read these when only they change.
+    if WORLD_MAP_RESOLUTION:
+        w.cycles.sampling_method = "MANUAL"
+        w.cycles.sample_map_resolution = WORLD_MAP_RESOLUTION
     N, L = w.node_tree.nodes, w.node_tree.links
     N.clear()
     out = N.new("ShaderNodeOutputWorld")
@@ -304,6 +407,7 @@ def build_world(name: str = "synth_world") -> WorldHandles:
     L.new(vis_b.outputs[0], nmix.inputs[7])
     vor = N.new("ShaderNodeTexVoronoi")  # bokeh: smooth cells of random colours over the noise
     vor.feature = "SMOOTH_F1"
+    vor.voronoi_dimensions = "2D"  # window coordinates are 2D (z = 0); 3D cost 5 % of a draft sample
     vor.inputs["Smoothness"].default_value = 1.0
     vor.inputs["Randomness"].default_value = 1.0
     L.new(tc.outputs["Window"], vor.inputs["Vector"])

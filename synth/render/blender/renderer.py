@@ -20,6 +20,12 @@ machines) filters every pass, and has no material-index pass: parts come from an
 each part material, and ``filter_width`` defaults to 0.01 px for EEVEE so labels stay exact
 (measured at 64 px: part mask identical to Cycles', median depth difference 0.003 mm).
 
+Per sample only values change (vertex positions and the skin's contact attribute, camera, node
+input values, lights, the prop pool's meshes); nothing is rebuilt. The one costly sync left was the
+world's light importance map, which Cycles re-evaluates whenever any world value changes: it is
+fixed at :data:`synth.render.blender.appearance.WORLD_MAP_RESOLUTION` (256 x 128) instead of the
+HDRI's size (1.4 CPU-s per sample before; see ``benchmarks/README.md``).
+
 Held objects (``spec.props``): a pool of :data:`MAX_PROPS` mesh objects is built once; per sample
 each used slot's mesh is refilled from the spec's arrays (``clear_geometry`` + ``foreach_set``, no
 operators: topology changes with the prop), edges sharper than :data:`SHARP_EDGE_DEG` are marked
@@ -57,6 +63,10 @@ _CV_TO_BLENDER_CAM = np.diag([1.0, -1.0, -1.0, 1.0])
 MAX_PROPS = 5  # held objects + worn accessories (synth.scene.accessories.MAX_ACCESSORIES)
 #: Dihedral angle above which a held object's edge is shaded sharp (degrees).
 SHARP_EDGE_DEG = 40.0
+#: Cycles GPU backends tried in this order for ``device=gpu`` (benchmarks/gpu_check.py narrows
+#: it to one backend to time OptiX and CUDA separately).
+GPU_BACKENDS: tuple[str, ...] = ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL")
+_BACKEND_NAMES = {"OPTIX": "OptiX", "CUDA": "CUDA", "HIP": "HIP", "ONEAPI": "oneAPI", "METAL": "Metal"}
 
 
 class DeviceError(RuntimeError):
@@ -85,7 +95,7 @@ def configure_device(scene, device: str, engine: str) -> str:  # noqa: ANN001
         scene.cycles.device = "CPU"
         return "cpu"
     prefs = bpy.context.preferences.addons["cycles"].preferences
-    for kind in ("OPTIX", "CUDA", "HIP", "ONEAPI", "METAL"):
+    for kind in GPU_BACKENDS:
         try:
             prefs.compute_device_type = kind
         except TypeError:
@@ -97,7 +107,8 @@ def configure_device(scene, device: str, engine: str) -> str:  # noqa: ANN001
                 d.use = d.type == kind
             scene.cycles.device = "GPU"
             return f"gpu-{kind.lower()}:{gpus[0].name}"
-    raise DeviceError("--device gpu: no OptiX/CUDA/HIP/oneAPI/Metal GPU is available to Cycles on this machine")
+    names = "/".join(_BACKEND_NAMES.get(k, k) for k in GPU_BACKENDS)
+    raise DeviceError(f"--device gpu: no {names} GPU is available to Cycles on this machine")
 
 
 class BlenderRenderer:
@@ -240,7 +251,8 @@ class BlenderRenderer:
         for side, hm in self.meshes.items():
             self.objects[side] = self._build_hand_object(side, hm)
             if hm.palm is not None and hm.nail is not None:
-                appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail, hm.crease_t, hm.crease_w)
+                appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail, hm.crease_t, hm.crease_w,
+                                               hm.palm_lines, hm.nail_u)
 
     def _build_skin_group(self) -> None:
         bpy = _bpy()
@@ -345,6 +357,19 @@ class BlenderRenderer:
             obj.hide_render = s != side
         mesh = self.objects[side].data
         mesh.vertices.foreach_set("co", np.ascontiguousarray(vertices, dtype=np.float32).ravel())
+        hm = self.meshes[side]
+        if hm.rest_vertices is not None and hm.palm is not None and "synth_contact" in mesh.attributes:
+            from synth.render.blender.appearance import set_contact
+            from synth.scene.skin import contact_shading
+
+            if not hasattr(self, "_vertex_parts"):
+                self._vertex_parts = {}
+            if side not in self._vertex_parts:
+                vp = np.zeros(len(hm.rest_vertices), dtype=np.int64)
+                vp[hm.faces.ravel()] = np.repeat(hm.face_parts, 3)
+                self._vertex_parts[side] = vp
+            set_contact(mesh, contact_shading(np.asarray(vertices, dtype=np.float64), hm.rest_vertices,
+                                              self._vertex_parts[side]))
         mesh.update()
         self._update_props(spec)
 
