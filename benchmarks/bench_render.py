@@ -88,10 +88,11 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: 
     """
     import bpy
 
+    from synth.dataset.meta import dataset_meta
     from synth.dataset.writer import DatasetWriter
     from synth.render.blender import appearance
     from synth.render.blender.renderer import _quiet_stdout
-    from synth.render.job import RenderSession, dataset_meta
+    from synth.render.job import RenderSession
 
     saved = appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL, appearance.CONTACT_SHADING
     if world_map is not None:

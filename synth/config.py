@@ -118,8 +118,8 @@ class HandConfig:
         side: ``right``, ``left`` or ``both`` (each sample draws one side).
         gestures: gesture names to draw from (empty: all available / free poses).
         shape: ``random`` (uniform in the rig's shape range) or ``default``.
-        pose_source: ``auto`` (the gesture sampler when ``synth.gestures`` has one, else free
-            poses), ``gestures`` (require it) or ``free`` (uniform in ``pose_range``).
+        pose_source: ``auto`` or ``gestures`` (the gesture sampler, :mod:`synth.gestures.sampler`)
+            or ``free`` (uniform in ``pose_range``).
         pose_range: fraction of each joint's anatomical range used for free poses.
     """
 
@@ -129,6 +129,11 @@ class HandConfig:
     shape: str = "random"
     pose_source: str = "auto"
     pose_range: float = 0.6
+
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """The sides a sample can draw (``both``: right and left)."""
+        return ("right", "left") if self.side == "both" else (self.side,)
 
 
 @dataclass
@@ -289,7 +294,7 @@ class JobConfig:
             try:
                 section.__post_init__()
             except ValueError as exc:
-                raise ConfigError(_section_error(key, exc)) from exc
+                raise ConfigError(_section_error(key, exc, section)) from exc
         a = self.appearance
         need(a.skin in ("monk", "basic"), "appearance.skin", f"must be monk or basic, got {a.skin!r}")
         need(len(a.monk_weights) == 10 and min(a.monk_weights) >= 0 and sum(a.monk_weights) > 0,
@@ -382,12 +387,19 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
     except ConfigError:
         raise
     except ValueError as exc:  # a section's own checks (__post_init__)
-        raise ConfigError(_section_error(prefix.rstrip(".") or "config", exc)) from exc
+        raise ConfigError(_section_error(prefix.rstrip(".") or "config", exc, cls)) from exc
 
 
-def _section_error(key: str, exc: Exception) -> str:
+def _section_error(key: str, exc: Exception, section: Any = None) -> str:
+    """``key.field ...`` when the section's message starts with one of its field names, else
+    ``key: message``."""
     msg = str(exc)
-    return msg if msg.startswith(f"{key}.") else f"{key}: {msg}"
+    if msg.startswith(f"{key}."):
+        return msg
+    first = msg.split(" ", 1)[0].rstrip(":")
+    if section is not None and first in {f.name for f in dataclasses.fields(section)}:
+        return f"{key}.{msg}"
+    return f"{key}: {msg}"
 
 
 def _coerce(tp: Any, v: Any, key: str) -> Any:

@@ -29,7 +29,8 @@ def _cfg(**lighting):
 
 
 def test_tables_lie_under_everything_and_below_the_camera(rigs):
-    from synth.render.job import caption_words, job_pose_sampler
+    from synth.labels.attributes import caption_words
+    from synth.render.job import job_pose_sampler
     from synth.scene import surface as sf
     from synth.scene.plan import plan_sample
 
