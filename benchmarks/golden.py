@@ -15,7 +15,8 @@ the regenerated manifest. ``--keep DIR`` keeps the rendered datasets (``DIR/JOB`
 Cycles on the CPU is deterministic on one machine in almost every run (same build; the job pins
 one BLAS thread), so the manifests are exact on the machine that wrote them. Not always: under a
 load average of about 10 on 2 cores, one run in roughly 40 job renders wrote one Cycles normals EXR
-(props_all normals/00000002.exr) with different bytes, and the rerun matched. ``check`` therefore
+(props_all normals/00000002.exr) with different bytes, and the rerun matched; a second time it was one
+pixel of props_all normals/00000003.exr, by one float32 ulp (6e-8). ``check`` therefore
 re-renders a differing job once and reports it UNSTABLE (not failed) when the rerun matches.
 Another CPU or Blender build may round differently in the RGB and EXR passes; the label JSON of
 the raster job is the portable part.

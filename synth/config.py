@@ -194,6 +194,19 @@ class AccessoriesConfig:
 
 
 @dataclass
+class DefectsConfig:
+    """Malformed-hand defect twins (:mod:`synth.defects`).
+
+    Attributes:
+        fraction: fraction of samples that also get a defect twin, rendered in the same scene
+            and written to ``OUT/twins/`` with the same id (0: none). Drawn per sample from its
+            own stream ``defects`` (:mod:`synth.rng`), so the correct samples never change.
+    """
+
+    fraction: float = 0.0
+
+
+@dataclass
 class OutputConfig:
     """What is written per sample.
 
@@ -229,6 +242,7 @@ class JobConfig:
     post: PostConfig = field(default_factory=PostConfig)
     props: PropsConfig = field(default_factory=PropsConfig)
     accessories: AccessoriesConfig = field(default_factory=AccessoriesConfig)
+    defects: DefectsConfig = field(default_factory=DefectsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     version: int = CONFIG_VERSION
 
@@ -314,6 +328,7 @@ class JobConfig:
         from synth.props.library import PROP_NAMES as _PROPS
 
         need(0.0 <= self.props.fraction <= 1.0, "props.fraction", f"must be in 0..1, got {self.props.fraction}")
+        need(0.0 <= self.defects.fraction <= 1.0, "defects.fraction", f"must be in 0..1, got {self.defects.fraction}")
         unknown = [n for n in self.props.names if n not in _PROPS]
         need(not unknown, "props.names", f"unknown prop(s) {', '.join(map(str, unknown))}; choose from {', '.join(_PROPS)}")
 

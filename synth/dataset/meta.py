@@ -9,7 +9,7 @@ import numpy as np
 
 from synth import __version__
 from synth.config import JobConfig
-from synth.labels.sample import VISIBILITY_DEFINITION
+from synth.labels.sample import LABEL_SCHEMA_VERSION, VISIBILITY_DEFINITION
 from synth.labels.visibility import DEPTH_TOLERANCE_M
 
 
@@ -54,11 +54,13 @@ def object_part_ids(cfg: JobConfig) -> dict[str, int]:
 
 def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
     """The ``dataset.json`` content this job contributes."""
+    from synth.hand.keypoints import SCHEMA_VERSION as KEYPOINT_SCHEMA_VERSION
     from synth.hand.keypoints import schema
     from synth.hand.rig import PART_IDS
 
     return {"generator": {"name": "synth", "version": __version__, "blender": _blender_version(),
                           "numpy": np.__version__},
+            "label_schema_version": LABEL_SCHEMA_VERSION, "keypoint_schema_version": KEYPOINT_SCHEMA_VERSION,
             "hand_model": hand_model_provenance(cfg), "config": cfg.to_dict(), "keypoints": schema(),
             "part_ids": {**PART_IDS, **object_part_ids(cfg)},
             "objects": "labels' objects[k] (name, category, object_to_world 4x4 prop->world, part_id 16+k, grasp, "

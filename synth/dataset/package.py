@@ -118,6 +118,8 @@ def package(
         if lacking:
             raise DatasetError(f"{fmt} needs the {kind} pass, which {len(lacking)} sample(s) lack (e.g. id {lacking[0]})")
     by_split = assign(ds.ids, splits)
+    if info.needs_twins and not (ds.root / "twins" / "manifest.jsonl").is_file():
+        raise DatasetError(f"--format {fmt} needs defect twins ({root}/twins): render with --defects-fraction")
     writer = info.writer()
     out_p = prepare_out(out, force)
     tmp = staging_dir(out_p)

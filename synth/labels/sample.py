@@ -1,4 +1,4 @@
-"""Assembly of the per-sample label (``labels/ID.json``, schema version 1), pure numpy.
+"""Assembly of the per-sample label (``labels/ID.json``, schema version 2), pure numpy.
 
 Everything here is computed from explicit inputs (the spec, the posed hand, the rendered depth
 and part mask), never read back from a renderer's scene, so it is testable without Blender.
@@ -16,7 +16,10 @@ from synth.labels.projection import project_camera, to_camera
 from synth.labels.visibility import DEPTH_TOLERANCE_M, surface_radius, visibility
 from synth.scene.spec import SampleSpec
 
-LABEL_SCHEMA_VERSION = 1
+#: Version of the label schema (2: ``render`` records the colour pipeline as applied:
+#: ``view_transform``, ``tone_mapping``, ``exposure_stops``). The keypoint schema has its own
+#: version (``keypoint_schema_version``).
+LABEL_SCHEMA_VERSION = 2
 #: Largest hand part id (1 forearm .. 7 pinky); ids >= 16 are held objects.
 HAND_PART_MAX = 7
 

@@ -21,13 +21,14 @@ _OPTION_KEYS = {
     "hdri_dir": "lighting.hdri_dirs", "background_dir": "lighting.background_dirs",
     "allow_truncation": "camera.allow_truncation", "camera_mode": "camera.mode",
     "props": "props.names", "props_fraction": "props.fraction",
+    "defects_fraction": "defects.fraction",
 }  # fmt: skip
 
 
 #: ``--help`` sections of ``synth render``: option name -> section (others: "Other").
 SECTIONS: dict[str, tuple[str, ...]] = {
-    "Output": ("out", "save_mesh", "no_resume", "force", "verify", "config", "overrides"),
-    "Content": ("count", "seed", "start", "side", "gestures", "props", "props_fraction"),
+    "Output": ("out", "save_mesh", "no_resume", "force", "verify", "skip_bad_assets", "config", "overrides"),
+    "Content": ("count", "seed", "start", "side", "gestures", "props", "props_fraction", "defects_fraction"),
     "Look": ("camera_mode", "allow_truncation", "hdri_dir", "background_dir"),
     "Quality": ("resolution", "samples", "preset", "engine", "renderer", "device"),
     "Scale-out": ("shard", "num_shards", "executor", "address", "workers", "cpus_per_worker", "gpus_per_worker",
@@ -127,15 +128,20 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
                    "without --props-fraction every sample holds one.")
 @click.option("--props-fraction", type=click.FloatRange(0.0, 1.0),
               help="Fraction of samples holding an object (default 1 with --props, else 0).")
+@click.option("--defects-fraction", type=click.FloatRange(0.0, 1.0),
+              help="Fraction of samples that also get a malformed-hand twin in OUT/twins/ (synth.defects).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted config override (repeatable).")
 @click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")
 @click.option("--force", is_flag=True, default=False,
               help="Resume into a directory made by a different config (its complete samples are kept).")
+@click.option("--skip-bad-assets", is_flag=True, default=False,
+              help="Leave out HDRIs / background images that do not decode (warned, counted in dataset.json) "
+                   "instead of refusing the job.")
 @click.option("--verify", is_flag=True, default=False, help="On resume, also check the sha256 of existing samples (sizes always).")
 @farm_options
 def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, force: bool, verify: bool,
-                   **options: object) -> None:
+                   skip_bad_assets: bool, **options: object) -> None:
     """Render COUNT labelled samples into OUT (rgb, depth, parts, normals, labels).
 
     Sample i depends only on the job seed and i, so shards (--shard I/N, Slurm/Kubernetes array
@@ -147,16 +153,33 @@ def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bo
         raise click.UsageError(str(exc)) from exc
     if not cfg.out:
         raise click.UsageError("--out is required (or 'out' in the --config file)")
+    if cfg.count < 1:
+        raise click.UsageError(f"--count must be >= 1, got {cfg.count}")
     # Plain runs go to run() below; --shard / array-job indices / --executor ray to the farm layer.
-    render_farm(cfg, options, resume=not no_resume, run_local=lambda c, r: run(c, r, force=force, verify=verify))
+    render_farm(cfg, options, resume=not no_resume,
+                run_local=lambda c, r: run(c, r, force=force, verify=verify, skip_bad_assets=skip_bad_assets))
 
 
 _config_defaults(render_command)
 
 
-def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool = False) -> None:
+def error_line(exc: BaseException) -> str:
+    """One line for an expected failure; an ``OSError`` names its path."""
+    if isinstance(exc, OSError) and exc.filename and type(exc) in (OSError, PermissionError, FileNotFoundError,
+                                                                    IsADirectoryError, NotADirectoryError):
+        return f"cannot write {exc.filename}: {exc.strerror or exc}"
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool = False,
+        skip_bad_assets: bool = False) -> None:
     """Run a job with progress (a rich bar with samples/s and ETA on a terminal, periodic log
-    lines otherwise), turning expected failures into one-line errors."""
+    lines otherwise), turning expected failures into one-line errors.
+
+    Exit status: 0 when every sample is complete; 1 when samples failed (listed in
+    ``failures.jsonl``; a re-run retries them) or on an error; 130 / 143 when SIGINT / SIGTERM
+    stopped the job (the complete samples are kept; a re-run resumes)."""
     import sys
     import time
 
@@ -165,7 +188,7 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool =
     from synth.dataset.layout import DatasetError
     from synth.hand.rig import RigError
     from synth.render.blender.renderer import DeviceError
-    from synth.render.job import run_job
+    from synth.render.job import FAILURES_FILE, JobAborted, run_job
 
     try:
         if sys.stderr.isatty():
@@ -180,7 +203,8 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool =
                     done[0] += 1
                     bar.update(task, advance=1, rate=done[0] / max(time.perf_counter() - t0, 1e-9))
 
-                stats = run_job(cfg, progress=tick, resume=resume, force=force, verify=verify)
+                stats = run_job(cfg, progress=tick, resume=resume, force=force, verify=verify,
+                                skip_bad_assets=skip_bad_assets)
         else:  # farm logs: a plain line every 30 s
             t0 = last = time.perf_counter()
             done = [0]
@@ -195,13 +219,31 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool =
                     click.echo(f"rendered {done[0]}/{cfg.count} samples, {rate:.2f} samples/s, ETA {eta:.0f} s", err=True)
                     last = now
 
-            stats = run_job(cfg, progress=log_line, resume=resume, force=force, verify=verify)
-    except (DeviceError, DatasetError, RigError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+            stats = run_job(cfg, progress=log_line, resume=resume, force=force, verify=verify,
+                            skip_bad_assets=skip_bad_assets)
+    except (DeviceError, DatasetError, RigError, ValueError, OSError, JobAborted) as exc:
+        raise click.ClickException(error_line(exc)) from None
+    except KeyboardInterrupt:  # before the job's own handlers were installed (setup)
+        click.echo("interrupted before rendering started; nothing written", err=True)
+        sys.exit(130)
     n = len(stats.written)
     rate = n / stats.seconds if stats.seconds > 0 else 0.0
-    click.echo(f"wrote {n} samples to {cfg.out} ({len(stats.skipped)} already complete) "
-               f"in {stats.seconds:.1f} s ({rate:.2f} samples/s)")
+    summary = (f"wrote {n} samples to {cfg.out} ({len(stats.skipped)} already complete"
+               + (f", {len(stats.failed)} failed" if stats.failed else "")
+               + f") in {stats.seconds:.1f} s ({rate:.2f} samples/s)")
+    if stats.interrupted is not None:
+        import signal
+
+        name = signal.Signals(stats.interrupted).name
+        click.echo(f"{name}: stopped; {summary}; complete samples kept, re-run the command to resume", err=True)
+        sys.exit(128 + int(stats.interrupted))
+    if stats.failed:
+        ids = sorted(stats.failed)
+        shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")
+        click.echo(f"error: {summary}; samples {shown} failed (reasons in {cfg.out}/{FAILURES_FILE}; "
+                   "a re-run retries them)", err=True)
+        sys.exit(1)
+    click.echo(summary)
 
 
 def register(group: click.Group) -> None:

@@ -86,6 +86,13 @@ class Passes:
         return p.derive(self)  # type: ignore[arg-type]
 
 
+#: Label names of the colour pipelines (``render.view_transform`` / ``render.tone_mapping``).
+STANDARD_VIEW_TRANSFORM = "Standard (sRGB)"
+#: :func:`filmic_srgb8`: the sRGB transfer after a soft highlight shoulder.
+FILMIC_VIEW_TRANSFORM = "synth filmic (sRGB after a highlight shoulder)"
+FILMIC_TONE_MAPPING = "linear to 0.6, then y = 0.6 + 0.4 d / (d + 0.4) with d = x - 0.6 (values up to ~4 stay below 1)"
+
+
 def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
     """The sRGB transfer function ("Standard" view transform), linear float -> uint8."""
     x = np.clip(np.asarray(linear, dtype=np.float32), 0.0, 1.0)

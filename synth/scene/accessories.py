@@ -439,8 +439,10 @@ def build_ring(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, joints: n
     inner = np.full(nb, np.inf)
     np.minimum.at(inner, b_of, rad[sel])
     further = rad[sel] > inner[b_of] + 0.002
-    r_in = float(rad[sel][~further].max()) + clearance
-    room = float(rad[sel][further].min()) if further.any() else float("inf")
+    r_in = (float(rad[sel][~further].max()) if sel.any() else 0.0) + clearance
+    # Room for the band: the nearest surface beyond the phalanx's own skin; None when nothing in
+    # the slab bounds it (no neighbouring finger or web within 4 cm: unlimited room).
+    room: float | None = float(rad[sel][further].min()) if further.any() else None
     if not np.isfinite(inner).all():  # the skin does not surround the bone axis here: no room
         room = 0.0
     up = np.array([0.0, 0.0, 1.0])
@@ -508,7 +510,8 @@ def sample_accessories(rng: np.random.Generator, rig: HandRig, shape: np.ndarray
         for finger in order:
             ring = build_ring(rest, rig.faces, rig.parts, joints, bone_index, finger, np.random.default_rng(seed),
                               pp.vertices, pp.bone_transforms)
-            if ring.params["room_m"] >= ring.params["inner_radius_m"] + ring.params["thickness_m"] + RING_ROOM_M:
+            room = ring.params["room_m"]
+            if room is None or room >= ring.params["inner_radius_m"] + ring.params["thickness_m"] + RING_ROOM_M:
                 out.append(ring)
                 break
         else:

@@ -110,6 +110,9 @@ class LightingConfig:
         table_rest_prob: probability that the hand (or its held object) rests on the table rather
             than 1-30 cm above it.
         world_strength, key_power: the ``basic`` mode's world strength and key light watts.
+        exclude_files: HDRI / background files left out of the draw (``synth render
+            --skip-bad-assets`` fills it with the files that do not decode, so the dataset's
+            config records them).
     """
 
     mode: str = "natural"
@@ -128,6 +131,7 @@ class LightingConfig:
     bg_bokeh: float = 0.2
     bg_image: float = 0.0
     background_dirs: list[str] = field(default_factory=list)
+    exclude_files: list[str] = field(default_factory=list)
     table_prob: float = 0.25
     table_rest_prob: float = 0.6
     world_strength: tuple[float, float] = (0.2, 0.6)

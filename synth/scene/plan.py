@@ -347,17 +347,17 @@ def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> Samp
 
 
 @functools.lru_cache(maxsize=8)
-def _hdris(dirs: tuple[str, ...]) -> list:
+def _hdris(dirs: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list:
     from synth.scene.lighting import available_hdris
 
-    return available_hdris(dirs)
+    return [p for p in available_hdris(dirs) if str(p) not in exclude]
 
 
 @functools.lru_cache(maxsize=8)
-def _backgrounds(dirs: tuple[str, ...]) -> list:
+def _backgrounds(dirs: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list:
     from synth.scene.lighting import IMAGE_SUFFIXES, list_files
 
-    return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background")]
+    return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background") if str(p) not in exclude]
 
 
 #: The forearm points at most this far from straight down (world -Z): hands are raised, held
@@ -441,9 +441,9 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
                                 subsurface_weight=0.1, skin_tone=tone)
     centre = vertices[rig.parts >= 2].mean(axis=0)
     if cfg.lighting.mode == "natural":
-        lcfg = cfg.lighting
-        ls = lt.sample_lighting(rng, lcfg, _hdris(tuple(cfg.lighting.hdri_dirs)), centre, vp.camera.position,
-                                _backgrounds(tuple(cfg.lighting.background_dirs)))
+        skip = tuple(cfg.lighting.exclude_files)
+        ls = lt.sample_lighting(rng, cfg.lighting, _hdris(tuple(cfg.lighting.hdri_dirs), skip), centre,
+                                vp.camera.position, _backgrounds(tuple(cfg.lighting.background_dirs), skip))
         lighting = LightingSpec(kind="natural", sample=ls)
     else:
         fwd = vp.camera.position - centre

@@ -24,6 +24,7 @@ class FormatInfo:
         needs: passes every sample must have.
         needs_option: an option whose value, when it names a pass, is needed too (controlnet's
             ``conditioning``).
+        needs_twins: the format reads the defect twins (``DATASET/twins``, :mod:`synth.defects.twin`).
     """
 
     name: str
@@ -32,6 +33,7 @@ class FormatInfo:
     summary: str
     needs: tuple[str, ...] = ()
     needs_option: str | None = None
+    needs_twins: bool = False
 
     def writer(self) -> Callable[..., int]:
         """The format's writer (imported on first use: formats pull in optional libraries)."""
@@ -53,4 +55,10 @@ FORMATS: dict[str, FormatInfo] = {f.name: f for f in (
                needs=("rgb",), needs_option="conditioning"),
     FormatInfo("freihand", "freihand", "write_freihand", "FreiHAND layout (K and xyz JSON lists, JPEG images and hand masks)",
                needs=("rgb",)),
+    FormatInfo("preference", "t2i", "write_preference", "preference pairs (the correct render preferred over its defect twin)",
+               needs_twins=True),
+    FormatInfo("inpaint", "t2i", "write_inpaint", "inpainting rows (defective twin, hand mask, correct render, caption)",
+               needs_twins=True),
+    FormatInfo("feedback", "t2i", "write_feedback", "RichHF-style rows (image, artifact heatmap, plausibility score)",
+               needs_twins=True),
 )}  # fmt: skip

@@ -457,6 +457,11 @@ def _image(h: WorldHandles, path: str, colorspace: str) -> Any:
     if img is None:
         img = bpy.data.images.load(path, check_existing=True)
         img.colorspace_settings.name = colorspace
+        if tuple(img.size) == (0, 0) or not img.has_data:  # would render as missing-texture magenta
+            bpy.data.images.remove(img)
+            from synth.render.assets import AssetError
+
+            raise AssetError(f"asset {path}: Blender cannot decode the image")
         h.images[path] = img
     return img
 

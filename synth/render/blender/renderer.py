@@ -50,7 +50,16 @@ import numpy as np
 from synth._lazy import require
 from synth.config import PRESETS, RenderConfig
 from synth.render.exr import read_exr
-from synth.render.types import HandMesh, Passes, auto_exposure, filmic_srgb8, linear_to_srgb8
+from synth.render.types import (
+    FILMIC_TONE_MAPPING,
+    FILMIC_VIEW_TRANSFORM,
+    STANDARD_VIEW_TRANSFORM,
+    HandMesh,
+    Passes,
+    auto_exposure,
+    filmic_srgb8,
+    linear_to_srgb8,
+)
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
@@ -475,7 +484,13 @@ class BlenderRenderer:
             hand = hit & (parts < 16)  # meter on the skin, not on a held object
             ev = auto_exposure(rgb_lin, hand, albedo)
             info["auto_exposure_stops"] = round(ev, 4)
+            # the colour pipeline as applied (labels' render block): Blender's own view transform
+            # is Standard at exposure 0; the exposure and the shoulder are applied here
+            info.update(view_transform=FILMIC_VIEW_TRANSFORM, tone_mapping=FILMIC_TONE_MAPPING,
+                        exposure_stops=round(float(self.settings.exposure) + ev, 4))
             return Passes(rgb=filmic_srgb8(rgb_lin * np.float32(2.0**ev)), depth=depth, parts=parts, normals=nc, info=info)
+        info.update(view_transform=STANDARD_VIEW_TRANSFORM, tone_mapping="none",
+                    exposure_stops=float(self.settings.exposure))
         return Passes(rgb=linear_to_srgb8(rgb_lin), depth=depth, parts=parts, normals=nc, info=info)
 
     def close(self) -> None:
