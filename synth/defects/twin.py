@@ -31,11 +31,12 @@ import numpy as np
 from synth.defects.mask import DEPTH_TOLERANCE_M, HEATMAP_SIGMA_FRAC, artifact_mask, heatmap_u8
 from synth.defects.ops import FINGERS, TYPES, Defect, DefectMesh, apply_defect
 from synth.render.types import HandMesh, Passes
+from synth.rng import STREAMS, stream
 
 logger = logging.getLogger(__name__)
 
-#: Named random stream of the defect draw (``SeedSequence([seed, i, DEFECT_STREAM])``).
-DEFECT_STREAM = 15
+#: Named random stream of the defect draw (:data:`synth.rng.STREAMS` ``defects``).
+DEFECT_STREAM = STREAMS["defects"]
 TWIN_DIR = "twins"
 ORDINAL_FINGER = {0: "thumb", 1: "index finger", 2: "middle finger", 3: "ring finger", 4: "little finger"}
 
@@ -59,7 +60,7 @@ def defect_candidates(seed: int, i: int, fraction: float, n: int = MAX_CANDIDATE
     """Up to ``n`` defect candidates of sample ``i`` (empty when it gets no twin), all drawn from
     its own stream ``SeedSequence([seed, i, DEFECT_STREAM])``: the twin uses the first one the
     camera sees well (:func:`choose_twin`)."""
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), int(i), DEFECT_STREAM]))
+    rng = stream(seed, i, "defects")
     if not rng.random() < fraction:
         return []
     out: list[Defect] = []
@@ -242,14 +243,14 @@ class TwinWriter:
         d, dm = choose_twin(rig, spec, s.vertices, s.passes.depth, s.passes.parts, self.cfg.seed, i, self.cfg.defects.fraction)
         hm = twin_hand_mesh(self.session.meshes[spec.hand.side], dm)
         passes = render_twin(self.session.renderer, spec, hm, dm.vertices)
-        if "post" in spec.extra:
+        if spec.post is not None:
             from synth.scene.post import apply_post
 
-            passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
+            passes.rgb = apply_post(passes.rgb, spec.post, passes.depth)
         self.twin_seconds += time.perf_counter() - t
         mask = artifact_mask(s.passes.depth, s.passes.parts, passes.depth, passes.parts)
         label = self.label(i, s, d, dm, mask, passes)
-        images = {k: getattr(passes, k) for k in self.cfg.output.passes}
+        images = {k: passes[k] for k in self.cfg.output.passes}
         images["artifact_mask"] = (mask * 255).astype(np.uint8)
         images["artifact_heatmap"] = heatmap_u8(mask)
         from synth.dataset.writer import npz_bytes

@@ -213,7 +213,7 @@ def run_ray(
     """
     from synth._lazy import require
     from synth.dataset.layout import scan_manifest
-    from synth.render.job import dataset_meta
+    from synth.dataset.meta import dataset_meta
 
     ray = require("ray")
     if not cfg.out:

@@ -173,7 +173,8 @@ class RenderWorker:
 
     def __init__(self, cfg: JobConfig, threads: int | None = None, device: str | None = None, in_process_recycle: bool = True,
                  only_ids: Collection[int] | None = None):
-        from synth.render.job import RenderSession, dataset_meta
+        from synth.dataset.meta import dataset_meta
+        from synth.render.job import RenderSession
 
         if not cfg.out:
             raise ValueError("the job has no output directory (out)")

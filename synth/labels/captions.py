@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from synth.geometry import palm_normal
 from synth.hand import anatomy
 
 logger = logging.getLogger(__name__)
@@ -119,11 +120,6 @@ def hand_frame(keypoints: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray
     # palmar for the mirror-image left hand.
     z = -np.cross(x, y) if side == "right" else np.cross(x, y)
     return o, np.stack([x, y, z])
-
-
-def palm_normal(keypoints: np.ndarray, side: str) -> np.ndarray:
-    """Unit palm normal ``(3,)`` (pointing out of the palm) in the keypoints' frame."""
-    return hand_frame(keypoints, side)[1][2]
 
 
 def palm_facing(normal_cam: np.ndarray) -> str:

@@ -33,15 +33,6 @@ VISIBILITY_DEFINITION = (
 )
 
 
-def palm_normal(keypoints: np.ndarray, side: str) -> np.ndarray:
-    """``(3,)`` unit normal out of the palm, from wrist, index MCP and pinky MCP keypoints
-    ``(21, 3)`` in any frame (same frame out)."""
-    a = keypoints[5] - keypoints[0]
-    b = keypoints[17] - keypoints[0]
-    n = np.cross(a, b) * (1.0 if side == "right" else -1.0)
-    return n / max(float(np.linalg.norm(n)), 1e-12)
-
-
 def keypoint_geometry(
     keypoints_world: np.ndarray, vertices_world: np.ndarray, world_to_cam: np.ndarray, K: np.ndarray
 ) -> dict[str, np.ndarray]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import click
 
@@ -22,6 +23,54 @@ _OPTION_KEYS = {
     "props": "props.names", "props_fraction": "props.fraction",
     "defects_fraction": "defects.fraction",
 }  # fmt: skip
+
+
+#: ``--help`` sections of ``synth render``: option name -> section (others: "Other").
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Output": ("out", "save_mesh", "no_resume", "force", "verify", "skip_bad_assets", "config", "overrides"),
+    "Content": ("count", "seed", "start", "side", "gestures", "props", "props_fraction", "defects_fraction"),
+    "Look": ("camera_mode", "allow_truncation", "hdri_dir", "background_dir"),
+    "Quality": ("resolution", "samples", "preset", "engine", "renderer", "device"),
+    "Scale-out": ("shard", "num_shards", "executor", "address", "workers", "cpus_per_worker", "gpus_per_worker",
+                  "chunk_size"),
+}
+
+
+class SectionedCommand(click.Command):
+    """A click command whose ``--help`` lists its options under :data:`SECTIONS` headings and
+    shows every default: options that override the job config show the config's default
+    (:class:`synth.config.JobConfig`, the one place defaults are defined)."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: dict[str, list[tuple[str, str]]] = {name: [] for name in (*SECTIONS, "Other")}
+        where = {p: s for s, names in SECTIONS.items() for p in names}
+        for param in self.get_params(ctx):
+            rec = param.get_help_record(ctx)
+            if rec is not None:  # click puts a text default in parentheses: "[default: (8)]" -> "[default: 8]"
+                rec = (rec[0], re.sub(r"\[default: \((.*?)\)(;|\])", r"[default: \1\2", rec[1]))
+                rows[where.get(param.name or "", "Other")].append(rec)
+        for name, recs in rows.items():
+            if recs:
+                with formatter.section(f"{name} options"):
+                    formatter.write_dl(recs)
+
+
+def _config_defaults(command: click.Command) -> None:
+    """Show the job config's default of each option that maps to a config key."""
+    defaults = JobConfig().to_dict()
+    for param in command.params:
+        key = _OPTION_KEYS.get(param.name or "")
+        if key is None or key == "out" or not isinstance(param, click.Option) or param.is_flag:
+            continue
+        node: object = defaults
+        for part in key.split("."):
+            node = node[part]  # type: ignore[index]
+        if node in (None, [], ""):
+            node = {"props": "none", "gestures": "all", "samples": "from the preset"}.get(
+                param.name or "", "none")
+        elif isinstance(node, list):
+            node = ",".join(map(str, node))
+        param.show_default = str(node)
 
 
 def build_config(config: str | None, options: dict[str, object], overrides: tuple[str, ...]) -> JobConfig:
@@ -54,7 +103,7 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
     return apply_overrides(cfg, items + list(overrides))
 
 
-@click.command("render")
+@click.command("render", cls=SectionedCommand)
 @click.option("--out", type=click.Path(file_okay=False), help="Output dataset directory.")
 @click.option("--count", type=int, help="Number of samples.")
 @click.option("--seed", type=int, help="Job seed (sample i depends only on seed and i).")
@@ -109,6 +158,9 @@ def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bo
     # Plain runs go to run() below; --shard / array-job indices / --executor ray to the farm layer.
     render_farm(cfg, options, resume=not no_resume,
                 run_local=lambda c, r: run(c, r, force=force, verify=verify, skip_bad_assets=skip_bad_assets))
+
+
+_config_defaults(render_command)
 
 
 def error_line(exc: BaseException) -> str:

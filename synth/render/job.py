@@ -7,7 +7,6 @@ call. The renderers know nothing about the dataset writer; this module connects 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import logging
 import os
@@ -21,13 +20,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from synth import __version__
 from synth.config import JobConfig, RenderConfig
+from synth.dataset.mesh import mesh_arrays
+from synth.dataset.meta import dataset_meta
+from synth.geometry import palm_normal, transform
 from synth.hand.rig import HandRig
-from synth.labels.sample import LABEL_SCHEMA_VERSION, VISIBILITY_DEFINITION, build_label, palm_normal
-from synth.labels.visibility import DEPTH_TOLERANCE_M
+from synth.labels.attributes import appearance_attributes, caption_words
+from synth.labels.captions import describe
+from synth.labels.sample import build_label
 from synth.render.types import STANDARD_VIEW_TRANSFORM, HandMesh, Passes, face_parts_from_vertex_parts
-from synth.scene.plan import PoseSampler, free_pose, plan_sample, posed_world
+from synth.rng import stream
+from synth.scene.plan import PoseSampler, free_pose, plan_sample
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
@@ -70,15 +73,11 @@ class JobStats:
     render_seconds: float = 0.0
 
 
-def sides_of(cfg: JobConfig) -> tuple[str, ...]:
-    return ("right", "left") if cfg.hand.side == "both" else (cfg.hand.side,)
-
-
 def load_rigs(cfg: JobConfig) -> dict[str, HandRig]:
     """The hand rig of every side the job can draw."""
     from synth.hand.models import load_model
 
-    return {s: load_model(cfg.hand.model, s) for s in sides_of(cfg)}
+    return {s: load_model(cfg.hand.model, s) for s in cfg.hand.sides}
 
 
 def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
@@ -109,22 +108,17 @@ def make_renderer(cfg: JobConfig, meshes: dict[str, HandMesh]) -> Renderer:
     return BlenderRenderer(cfg.render, meshes)
 
 
-def find_pose_sampler(gestures: list[str], pose_range: float = 0.6) -> PoseSampler | None:
-    """A pose sampler over the gesture library when ``synth.gestures.sampler`` provides
-    ``PoseSampler`` (variations, blends and natural random hands, collision-checked), else None
-    (the planner then draws free poses within the joint limits).
+def gesture_pose_sampler(gestures: list[str], pose_range: float = 0.6) -> PoseSampler:
+    """A pose sampler over the gesture library (:class:`synth.gestures.sampler.PoseSampler`:
+    variations, blends and natural random hands, collision-checked); a free pose within
+    ``pose_range`` of the joint limits when it finds no collision-free pose.
 
     Raises:
         ValueError: a name in ``gestures`` is not in the library.
     """
-    try:
-        mod = importlib.import_module("synth.gestures.sampler")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("synth.gestures.sampler", "synth.gestures"):
-            raise
-        logger.info("no gesture sampler available: free poses within the joint limits")
-        return None
-    sampler = mod.PoseSampler(gestures=list(gestures) or None)
+    from synth.gestures.sampler import PoseSampler as GesturePoseSampler
+
+    sampler = GesturePoseSampler(gestures=list(gestures) or None)
     library = sampler.library
 
     def sample(rng: np.random.Generator, _names: list[str]) -> tuple[np.ndarray, str, str]:
@@ -144,21 +138,7 @@ def job_pose_sampler(cfg: JobConfig) -> PoseSampler | None:
     """The pose sampler ``cfg.hand.pose_source`` asks for (None: free poses)."""
     if cfg.hand.pose_source == "free":
         return None
-    sampler = find_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range)
-    if cfg.hand.pose_source == "gestures" and sampler is None:
-        raise ValueError("hand.pose_source=gestures, but synth.gestures has no pose sampler")
-    return sampler
-
-
-def find_describe() -> Callable[..., tuple[str, dict[str, Any]]] | None:
-    """``synth.labels.captions.describe`` when that module exists, else None."""
-    try:
-        mod = importlib.import_module("synth.labels.captions")
-    except ModuleNotFoundError as exc:
-        if exc.name != "synth.labels.captions":
-            raise
-        return None
-    return getattr(mod, "describe", None)
+    return gesture_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range)
 
 
 def render_info(cfg: JobConfig, renderer: Renderer | None, info: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -242,14 +222,14 @@ def label_sample(
     appearance = appearance_attributes(spec)
     if passes.info:
         appearance.update({k: v for k, v in passes.info.items() if k not in RENDER_INFO_KEYS})
-    kc = (keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
+    kc = transform(keypoints, spec.camera.world_to_cam)
     caption, attrs = "", {}
     if describe is not None:
         gesture = None if spec.hand.gesture == "free" else spec.hand.gesture
         caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, gesture,
                                   palm_normal_cam=palm_normal(kc, spec.hand.side), keypoints_cam=kc,
                                   extra=caption_words(spec, passes.parts),
-                                  rng=np.random.default_rng(np.random.SeedSequence([cfg.seed, i, 1])))
+                                  rng=stream(cfg.seed, i, "caption"))
     attrs = {**attrs, **appearance}
     hand_model = {"name": spec.hand.model, "side": spec.hand.side,
                   "shape": dict(zip(rig.shape_names, map(float, spec.hand.shape), strict=True)),
@@ -272,12 +252,12 @@ def render_sample(
     """Plan, pose, render and label sample ``i``."""
     spec = plan_sample(cfg, i, rigs, pose_sampler)
     rig = rigs[spec.hand.side]
-    vertices, keypoints = posed_world(rig, spec.hand)
+    vertices, keypoints = spec.hand.world()
     passes = renderer.render(spec, vertices)
-    if "post" in spec.extra:  # camera effects on the RGB only; labels describe the sharp geometry
+    if spec.post is not None:  # camera effects on the RGB only; labels describe the sharp geometry
         from synth.scene.post import apply_post
 
-        passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
+        passes.rgb = apply_post(passes.rgb, spec.post, passes.depth)
     label = label_sample(cfg, i, spec, rig, keypoints, vertices, passes, renderer, describe)
     return RenderedSample(spec, passes, label, vertices, rig.faces)
 
@@ -295,153 +275,11 @@ def plan_label(
     labelling."""
     spec = plan_sample(cfg, i, rigs, pose_sampler)
     rig = rigs[spec.hand.side]
-    vertices, keypoints = posed_world(rig, spec.hand)
+    vertices, keypoints = spec.hand.world()
     H, W = spec.camera.height, spec.camera.width
     passes = Passes(rgb=np.zeros((H, W, 3), np.uint8), depth=np.zeros((H, W), np.float32),
                     parts=np.zeros((H, W), np.uint8), normals=np.zeros((H, W, 3), np.float32))
     return label_sample(cfg, i, spec, rig, keypoints, vertices, passes, None, describe)
-
-
-def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
-    """JSON-safe attributes of the sampled appearance (viewpoint, skin, lighting, post effects)."""
-    out: dict[str, Any] = {}
-    if "viewpoint" in spec.extra:
-        out.update(spec.extra["viewpoint"])
-    if "skin" in spec.extra:
-        sk = spec.extra["skin"]
-        out["skin"] = sk.attributes()
-        out["monk_skin_tone"] = sk.monk
-    if "lighting" in spec.extra:
-        out["lighting"] = spec.extra["lighting"].attributes()
-        out["lighting_type"] = spec.extra["lighting"].env.kind
-    if "post" in spec.extra:
-        out["post"] = spec.extra["post"].attributes()
-    if spec.extra.get("surface") is not None:
-        table = next(p for p in spec.props if p.category == "surface")
-        out["surface"] = {**spec.extra["surface"].attributes(), "part_id": int(table.part_id),
-                          "words": spec.extra["surface_words"]}
-    worn = [p for p in spec.props if p.category == "accessory"]
-    if worn:
-        out["accessories"] = [{"kind": p.name, "color": p.color_name, "bone": p.description["params"]["bone"],
-                               "part_id": int(p.part_id), "words": p.description["words"]} for p in worn]
-    return out
-
-
-def held_object_words(spec: SampleSpec) -> str | None:
-    """What the hand holds, for captions: ``"a white mug between the thumb and the index and
-    middle fingers"``, ``"a yellow mug by its handle, index and middle fingers through the
-    handle"`` (:func:`synth.labels.captions.held_object_phrase`: colour of the main material,
-    the fingers from the fit's contacts)."""
-    held = [p for p in spec.props if p.category not in ("accessory", "surface")]
-    if not held:
-        return None
-    p = held[0]
-    from synth.labels.captions import held_object_phrase
-
-    return held_object_phrase(p.name, p.color_name, p.grasp, p.contacts)
-
-
-#: A table is named in the caption only when it covers at least this fraction of the image.
-SURFACE_CAPTION_MIN_FRACTION = 0.02
-
-
-def caption_words(spec: SampleSpec, parts: np.ndarray | None = None) -> dict[str, Any]:
-    """Appearance words for captions: skin tone, lighting, background, camera mode, held object,
-    worn accessories, the table (only when ``parts``, the rendered part mask, shows it on at
-    least :data:`SURFACE_CAPTION_MIN_FRACTION` of the image)."""
-    words: dict[str, Any] = {"skin_tone": spec.material.skin_tone, "camera_mode": spec.camera_mode}
-    held = held_object_words(spec)
-    if held:
-        words["held_object"] = held
-    worn = [p.description["words"] for p in spec.props if p.category == "accessory"]
-    if worn:
-        words["accessories"] = worn[0] if len(worn) == 1 else ", ".join(worn[:-1]) + " and " + worn[-1]
-    if "skin" in spec.extra:
-        words["skin_tone"] = spec.extra["skin"].tone_words
-    if "lighting" in spec.extra:
-        ls = spec.extra["lighting"]
-        words["lighting"] = ls.env.words
-        if ls.background.words:
-            words["background"] = ls.background.words
-    if spec.extra.get("surface_words"):
-        table = next(p for p in spec.props if p.category == "surface")
-        if parts is None or (parts == table.part_id).mean() >= SURFACE_CAPTION_MIN_FRACTION:
-            words["surface"] = spec.extra["surface_words"]
-    if "viewpoint" in spec.extra:
-        f = spec.extra["viewpoint"]["hand_fraction"]
-        framing = "close-up " if f > 0.55 else "wide " if f < 0.38 else ""
-        post = spec.extra.get("post")
-        if post is not None and (post.dof_coc_px_at_infinity or 0.0) >= 0.02 * spec.camera.width:
-            framing = "shallow-focus " + framing  # the background is visibly blurred
-        mode = {"third_person": "third-person", "egocentric": "first-person (egocentric)", "selfie": "selfie"}
-        words["camera_mode"] = framing + mode.get(spec.camera_mode, spec.camera_mode)
-    return words
-
-
-def _blender_version() -> str | None:
-    """Version of the installed bpy (read from package metadata: no bpy import), or of the
-    running Blender when synth runs inside a Blender binary."""
-    import sys
-    from importlib import metadata
-
-    if "bpy" in sys.modules and hasattr(sys.modules["bpy"], "app"):
-        return str(sys.modules["bpy"].app.version_string)
-    try:
-        return metadata.version("bpy")
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def hand_model_provenance(cfg: JobConfig) -> dict[str, Any]:
-    """Name, asset files (sha256), licence and provenance of the hand model(s) of the job."""
-    import hashlib
-    from pathlib import Path
-
-    from synth.hand.models import BUILTIN, assets_dir, load_model
-
-    out: dict[str, Any] = {"name": cfg.hand.model, "sides": {}}
-    for side in sides_of(cfg):
-        rig = load_model(cfg.hand.model, side)
-        path = assets_dir() / BUILTIN[cfg.hand.model][side] if cfg.hand.model in BUILTIN else Path(cfg.hand.model)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        out["sides"][side] = {"file": path.name, "sha256": digest, "vertices": rig.n_vertices}
-        out["licence"] = rig.licence
-        out["provenance"] = rig.provenance
-    return out
-
-
-def object_part_ids(cfg: JobConfig) -> dict[str, int]:
-    """Part ids of held objects (``object_0``: 16), when the job has any."""
-    from synth.scene.spec import OBJECT_PART_BASE
-
-    return {"object_0": OBJECT_PART_BASE} if cfg.props.fraction > 0 else {}
-
-
-def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
-    """The ``dataset.json`` content this job contributes."""
-    from synth.hand.keypoints import SCHEMA_VERSION as KEYPOINT_SCHEMA_VERSION
-    from synth.hand.keypoints import schema
-    from synth.hand.rig import PART_IDS
-
-    return {"generator": {"name": "synth", "version": __version__, "blender": _blender_version(),
-                          "numpy": np.__version__},
-            "label_schema_version": LABEL_SCHEMA_VERSION, "keypoint_schema_version": KEYPOINT_SCHEMA_VERSION,
-            "hand_model": hand_model_provenance(cfg), "config": cfg.to_dict(), "keypoints": schema(),
-            "part_ids": {**PART_IDS, **object_part_ids(cfg)},
-            "objects": "labels' objects[k] (name, category, object_to_world 4x4 prop->world, part_id 16+k, grasp, "
-                       "contacts with hand vertex ids, material colour) is drawn with part id 16+k; bbox and "
-                       "hand_pixels cover the hand parts 1..7 only; mesh/ID.npz holds the hand then the objects "
-                       "(face_part gives each triangle's part id)",
-            "accessories": "worn accessories (sleeve, watch, bracelet, ring; accessories config section) follow the "
-                           "held objects in labels' objects list with category 'accessory': objects[k] has part id "
-                           "16+k, so a sample with n held objects gives its accessories 16+n, 16+n+1, ...; they are "
-                           "in the depth pass and mesh/ID.npz, so they hide the keypoints behind them",
-            "surface": "a table slab under the hand (lighting.table_prob) is the last entry of labels' objects, with "
-                       "category 'surface', name 'table' and the next part id; it is in the depth, parts and normals "
-                       "passes and mesh/ID.npz; its contacts are the hand vertices within 2 mm of its top; it is "
-                       "always below the camera, so it never hides the hand",
-            "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
-            "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
 
 
 class RenderSession:
@@ -460,7 +298,7 @@ class RenderSession:
         self._render_cfg = cfg if render_settings is None else dataclasses.replace(cfg, render=render_settings)
         self.rigs = load_rigs(cfg)
         self.pose_sampler = job_pose_sampler(cfg)
-        self.describe = find_describe()
+        self.describe = describe
         self.meshes = hand_meshes(self.rigs)
         self.renderer: Renderer | None = None
         self.since_build = 0
@@ -497,38 +335,17 @@ class RenderSession:
         """``(images, extra_files)`` of a sample for :meth:`DatasetWriter.write_sample`."""
         from synth.dataset.writer import npz_bytes
 
-        images = {k: getattr(s.passes, k) for k in self.cfg.output.passes}
+        images = {k: s.passes[k] for k in self.cfg.output.passes}
         extra = None
         if self.cfg.output.save_mesh:
-            extra = {"mesh": npz_bytes(**mesh_arrays(s, self.rigs[s.spec.hand.side]))}
+            mesh = mesh_arrays(s.vertices, s.faces, self.meshes[s.spec.hand.side].face_parts, s.spec.props)
+            extra = {"mesh": npz_bytes(**mesh)}
         return images, extra
 
     def close(self) -> None:
         if self.renderer is not None:
             self.renderer.close()
             self.renderer = None
-
-
-def mesh_arrays(s: RenderedSample, rig: HandRig) -> dict[str, np.ndarray]:
-    """The ``mesh/ID.npz`` arrays: the rendered geometry in the world frame (metres).
-
-    ``vertices`` ``(V + N, 3)`` and ``faces`` ``(F + M, 3)`` hold the hand first, then every held
-    object (so a ray cast of ``vertices``/``faces`` reproduces the depth pass). With held objects,
-    ``face_part`` ``(F + M,)`` gives each triangle's part id (1..7 hand, 16.. objects) and
-    ``n_hand_vertices`` / ``n_hand_faces`` where the hand ends.
-    """
-    out = {"vertices": s.vertices.astype(np.float64), "faces": s.faces.astype(np.int32)}
-    if not s.spec.props:
-        return out
-    vs, fs, parts = [out["vertices"]], [out["faces"]], [face_parts_from_vertex_parts(rig.faces, rig.parts)]
-    n = len(s.vertices)
-    for p in s.spec.props:
-        vs.append(np.asarray(p.vertices, dtype=np.float64))
-        fs.append(np.asarray(p.faces, dtype=np.int32) + n)
-        parts.append(np.full(len(p.faces), p.part_id, dtype=np.uint8))
-        n += len(p.vertices)
-    return {"vertices": np.concatenate(vs), "faces": np.concatenate(fs), "face_part": np.concatenate(parts),
-            "n_hand_vertices": np.int64(len(s.vertices)), "n_hand_faces": np.int64(len(s.faces))}
 
 
 #: Per-sample failures of a job (one JSON object per line: ``{"id", "reason"}``), at the dataset

@@ -34,10 +34,11 @@ MODES: dict[str, tuple[str, ...]] = {
 @functools.lru_cache(maxsize=4)
 def _job(overrides: tuple[str, ...], seed: int):  # noqa: ANN202 - (cfg, rigs, sampler, describe)
     from synth.config import JobConfig, apply_overrides
-    from synth.render.job import find_describe, job_pose_sampler, load_rigs
+    from synth.labels.captions import describe
+    from synth.render.job import job_pose_sampler, load_rigs
 
     cfg = apply_overrides(JobConfig(), [*overrides, f"seed={seed}"])
-    return cfg, load_rigs(cfg), job_pose_sampler(cfg), find_describe()
+    return cfg, load_rigs(cfg), job_pose_sampler(cfg), describe
 
 
 def check_planned(overrides: Sequence[str], seed: int, ids: Iterable[int]) -> list[tuple[int, str]]:

@@ -28,15 +28,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from synth.dataset.layout import LABEL_KEY, DatasetError, read_manifest
 from synth.review.index import ARTIFACT_KINDS, TWIN_KINDS, build_index
 from synth.review.merge import load_merged, merge_pairs
+from synth.rng import STREAMS, stream
 
 logger = logging.getLogger(__name__)
 
-PAIR_ORDER_STREAM = 0x5052  # the preference format's pair-order stream id
+PAIR_ORDER_STREAM = STREAMS["pair_order"]  # the preference format's pair-order stream id (synth.rng)
 
 
 def _defect(label: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -137,8 +136,7 @@ def export_pairs(root: str | os.PathLike[str], out: str | os.PathLike[str], seed
 
 
 def _swapped(seed: int, pair_id: str) -> bool:
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(pair_id.encode()), PAIR_ORDER_STREAM]))
-    return bool(rng.integers(2))
+    return bool(stream(seed, zlib.crc32(pair_id.encode()), "pair_order").integers(2))
 
 
 def _write_fallback(rows: list[dict[str, Any]], out_dir: Path, seed: int) -> Path:

@@ -401,7 +401,7 @@ def test_portrait_landscape_and_shifted_principal_point(W: int, H: int, cx: floa
     from synth.render.blender.renderer import BlenderRenderer
     from synth.render.job import hand_meshes, load_rigs
     from synth.scene.camera import Camera
-    from synth.scene.plan import plan_sample, posed_world
+    from synth.scene.plan import plan_sample
 
     cfg = apply_overrides(JobConfig(), [f"render.width={W}", f"render.height={H}", "hand.pose_source=free"])
     rigs = load_rigs(cfg)
@@ -411,7 +411,7 @@ def test_portrait_landscape_and_shifted_principal_point(W: int, H: int, cx: floa
         K = spec.camera.K.copy()
         K[0, 2], K[1, 2] = cx, cy
         spec = dataclasses.replace(spec, camera=Camera(K, spec.camera.world_to_cam, W, H))
-        v, kp = posed_world(rigs[spec.hand.side], spec.hand)
+        v, kp = spec.hand.world()
         p = r.render(spec, v)
         bpy.context.view_layer.update()
         ndc = np.array([list(world_to_camera_view(r.scene, r.camera, Vector(x)))[:2] for x in kp])

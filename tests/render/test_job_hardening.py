@@ -85,7 +85,7 @@ def test_skip_bad_assets_warns_counts_and_never_draws_them(tmp_path: Path) -> No
     cfg = apply_overrides(JobConfig(), [f"lighting.hdri_dirs=[{bad}]", f"lighting.exclude_files=[{bad / 'broken.exr'}]",
                                         "lighting.sky=0", "lighting.studio=0"])
     rigs = load_rigs(cfg)
-    drawn = {plan_sample(cfg, i, rigs).extra["lighting"].env.hdri for i in range(40)}
+    drawn = {plan_sample(cfg, i, rigs).lighting.sample.env.hdri for i in range(40)}
     assert drawn and str(bad / "broken.exr") not in drawn
 
 

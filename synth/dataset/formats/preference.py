@@ -40,10 +40,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from synth.rng import STREAMS, stream
 
 #: Named random stream of the pair order (see the module docstring).
-PAIR_ORDER_STREAM = 0x5052  # "PR"
+PAIR_ORDER_STREAM = STREAMS["pair_order"]  # 0x5052 "PR" (synth.rng)
 ROWS_PER_GROUP = 64
 
 
@@ -114,7 +114,7 @@ def _jpeg(data: bytes, quality: int) -> bytes:
 
 def pair_swapped(seed: int, pair_id: str) -> bool:
     """Whether pair ``pair_id`` is stored in swapped order (its own seeded stream)."""
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(pair_id.encode()), PAIR_ORDER_STREAM]))
+    rng = stream(seed, zlib.crc32(pair_id.encode()), "pair_order")
     return bool(rng.integers(2))
 
 
