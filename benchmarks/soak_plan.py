@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures as cf
 import multiprocessing
+import signal
 import sys
 import time
 
@@ -31,19 +32,33 @@ def main() -> int:
     t0 = time.perf_counter()
     done, failures = 0, []
     ctx = multiprocessing.get_context("spawn")
-    with cf.ProcessPoolExecutor(max_workers=a.workers, mp_context=ctx) as pool:
+
+    def stop(signum: int, _frame: object) -> None:  # SIGTERM (e.g. from `timeout`): report what was done
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    interrupted = False
+    pool = cf.ProcessPoolExecutor(max_workers=a.workers, mp_context=ctx)
+    try:
         for _mode, _seed, n, bad in pool.map(check_chunk, tasks):
             done += n
             failures += bad
-            if done % (20 * a.chunk) == 0:
+            if done % (10 * a.chunk) == 0:
                 print(f"{done}/{a.n} planned, {len(failures)} failed, {done / (time.perf_counter() - t0):.1f} samples/s",
                       file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # once is enough: report and leave
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        interrupted = True
+        print("interrupted: reporting the samples planned so far", file=sys.stderr, flush=True)
+    finally:
+        pool.shutdown(wait=not interrupted, cancel_futures=True)
     dt = time.perf_counter() - t0
     for i, why in failures[:20]:
         print(f"sample {i}: {why}")
-    print(f"mode {a.mode}, seed {a.seed}: {done} samples planned, {len(failures)} failed "
+    print(f"{'INTERRUPTED: ' if interrupted else ''}mode {a.mode}, seed {a.seed}: {done} samples planned, {len(failures)} failed "
           f"(rate {len(failures) / max(done, 1):.2e}), {dt:.0f} s, {done / dt:.1f} samples/s with {a.workers} workers")
-    return 1 if failures else 0
+    return 1 if failures or interrupted else 0
 
 
 if __name__ == "__main__":
