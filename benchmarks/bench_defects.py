@@ -34,7 +34,11 @@ def main() -> None:
             main_t.append(time.perf_counter() - t)
             t = time.perf_counter()
             spec = s.spec
-            _, dm = choose_twin(session.rigs[spec.hand.side], spec, s.vertices, s.passes.depth, s.passes.parts, cfg.seed, i, 1.0)
+            chosen = choose_twin(session.rigs[spec.hand.side], spec, s.vertices, s.passes.depth, s.passes.parts, cfg.seed, i, 1.0)
+            if chosen is None:  # no readable, visible candidate: the sample gets no twin
+                twin_t.append(time.perf_counter() - t)
+                continue
+            dm = chosen[1]
             render_twin(session.renderer, spec, twin_hand_mesh(session.meshes[spec.hand.side], dm), dm.vertices)
             twin_t.append(time.perf_counter() - t)
     session.close()

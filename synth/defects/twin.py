@@ -47,8 +47,52 @@ MAX_CANDIDATES = 12
 #: so the visibility test keeps the types about evenly represented.
 VARIANTS_PER_TYPE = 4
 #: A candidate is visible when its estimated artifact area (:func:`visible_change`) is at least
-#: this fraction of the same estimate for the whole visible hand (:func:`visible_hand_area`).
-MIN_VISIBLE_FRACTION = 0.2
+#: its type's fraction of the same estimate for the whole visible hand (:func:`visible_hand_area`)
+#: ... The fractions follow each error's natural size (a whole missing finger is ~8 % of a visible
+#: hand, a moved thumb ~35 %): each is about the median share of that type's readable candidates
+#: (measured on planned samples, tests/defects/test_twin_selection.py), so about half of them
+#: qualify and the types stay balanced.
+MIN_VISIBLE_FRACTION: dict[str, float] = {
+    "thumb_wrong_side": 0.3, "fused_fingers": 0.16, "extra_thumb": 0.15, "extra_finger": 0.06,
+    "missing_finger": 0.07, "finger_length": 0.1, "hyperextension": 0.09, "blob_tip": 0.05}
+#: ... and at least this fraction of the image's pixels (0.6 % = 885 px at 384 x 384), so a
+#: small or far hand does not get a twin whose error is a handful of pixels.
+MIN_IMAGE_FRACTION = 0.006
+#: A digit is curled when its chord (MCP/CMC to tip) is below this fraction of its bone lengths'
+#: sum (1 = straight); defects on curled digits read poorly (:func:`readable`).
+CURLED_STRAIGHTNESS = 0.75
+#: File in ``OUT/twins/`` listing the samples drawn for a twin that got none (no candidate
+#: readable and visible): ``{"count": N, "ids": [...], "rule": {...}}``.
+NO_TWIN_FILE = "no_twin.json"
+
+
+def digit_straightness(keypoints: np.ndarray) -> np.ndarray:
+    """Straightness ``(5,)`` of the digits (thumb..little) of keypoints ``(21, 3)``: chord from the
+    digit's base joint (thumb CMC, finger MCP) to its tip over the sum of its three bone lengths."""
+    k = np.asarray(keypoints, dtype=np.float64)
+    out = np.zeros(5)
+    for f in range(5):
+        j = k[1 + 4 * f: 5 + 4 * f]
+        bones = np.linalg.norm(np.diff(j, axis=0), axis=1).sum()
+        out[f] = np.linalg.norm(j[-1] - j[0]) / max(bones, 1e-9)
+    return out
+
+
+def readable(d: Defect, straightness: np.ndarray) -> bool:
+    """Whether defect ``d`` can read as its named error on a hand with digit ``straightness``
+    ``(5,)`` (:func:`digit_straightness`): fused fingers need one of the pair extended; an extra
+    finger or thumb needs its neighbour (the digit it copies) extended and not a fist; a missing,
+    bent, resized or melted digit must be extended. The wrong-side thumb is always allowed."""
+    ext = straightness >= CURLED_STRAIGHTNESS
+    if d.type == "fused_fingers":
+        return bool(ext[d.fingers[0]] or ext[d.fingers[1]])
+    if d.type == "extra_finger":
+        return bool(ext[d.fingers[0]] and ext[1:].sum() >= 2)
+    if d.type == "extra_thumb":
+        return bool(ext[0])
+    if d.type in ("missing_finger", "hyperextension", "finger_length", "blob_tip"):
+        return bool(ext[d.fingers[0]])
+    return True
 
 
 def draw_defect(seed: int, i: int, fraction: float) -> Defect | None:
@@ -185,25 +229,36 @@ def render_twin(renderer: Any, spec: Any, hm: HandMesh, vertices: np.ndarray) ->
         renderer.meshes = meshes
 
 
+def min_visible_pixels(kind: str, hand_pixels: int, image_pixels: int) -> float:
+    """The estimated artifact area (pixels) a candidate of type ``kind`` needs: its
+    :data:`MIN_VISIBLE_FRACTION` of the visible hand and :data:`MIN_IMAGE_FRACTION` of the image."""
+    return max(MIN_VISIBLE_FRACTION[kind] * hand_pixels, MIN_IMAGE_FRACTION * image_pixels)
+
+
 def choose_twin(rig: Any, spec: Any, correct_vertices: np.ndarray, depth: np.ndarray, parts: np.ndarray, seed: int,
-                i: int, fraction: float) -> tuple[Defect, DefectMesh]:
-    """The twin of sample ``i``: the first of its :func:`defect_candidates` whose estimated
-    artifact area is at least :data:`MIN_VISIBLE_FRACTION` of the visible hand's (else the most
-    visible candidate). ``parts`` ``(H, W)`` is unused by the rule but kept for callers. The record gets
-    ``candidate`` (index of the one used) and ``visible_fraction`` (its estimate)."""
-    need = MIN_VISIBLE_FRACTION * max(visible_hand_area(correct_vertices, depth, spec.camera.K, spec.camera.world_to_cam), 1)
-    best: tuple[int, int, Defect, DefectMesh] | None = None
+                i: int, fraction: float, keypoints: np.ndarray | None = None) -> tuple[Defect, DefectMesh] | None:
+    """The twin of sample ``i``: the first of its :func:`defect_candidates` that is
+    :func:`readable` on this pose and whose estimated artifact area (:func:`visible_change`) is at
+    least its type's :data:`MIN_VISIBLE_FRACTION` of the visible hand's and :data:`MIN_IMAGE_FRACTION`
+    of the image (:func:`min_visible_pixels`). None when no candidate qualifies (the sample then has no twin: a weak twin is never
+    written). ``keypoints`` ``(21, 3)`` world, of the correct hand (posed here when None);
+    ``parts`` ``(H, W)`` is unused by the rule but kept for callers. The record gets
+    ``candidate`` (index of the one used), ``visible_fraction`` and ``visible_pixels`` (its estimate)."""
+    K, T = spec.camera.K, spec.camera.world_to_cam
+    if keypoints is None:
+        keypoints = spec.hand.world()[1]
+    straight = digit_straightness(keypoints)
+    hand = max(visible_hand_area(correct_vertices, depth, K, T), 1)
     for k, d in enumerate(defect_candidates(seed, i, fraction)):
+        if not readable(d, straight):
+            continue
+        need = min_visible_pixels(d.type, hand, depth.size)
         dm = apply_defect(rig, spec.hand.shape, spec.hand.pose_deg, spec.hand.root, d)
-        n = visible_change(dm, correct_vertices, depth, spec.camera.K, spec.camera.world_to_cam)
-        if best is None or n > best[0]:
-            best = (n, k, d, dm)
+        n = visible_change(dm, correct_vertices, depth, K, T)
         if n >= need:
-            break
-    assert best is not None
-    n, k, d, dm = best
-    dm.record.update(candidate=k, visible_fraction=round(n / max(need / MIN_VISIBLE_FRACTION, 1), 4))
-    return d, dm
+            dm.record.update(candidate=k, visible_fraction=round(n / hand, 4), visible_pixels=n)
+            return d, dm
+    return None
 
 
 def _kp_json(a: np.ndarray) -> list[list[float] | None]:
@@ -223,24 +278,55 @@ class TwinWriter:
         meta["twins"] = {"of": "..", "stream": DEFECT_STREAM, "types": list(TYPES),
                          "artifact_rule": f"part id differs, or both see a surface and |depth difference| > {DEPTH_TOLERANCE_M} m",
                          "heatmap_sigma_px_at_512": HEATMAP_SIGMA_FRAC * 512}
+        meta["twins"]["selection"] = self.rule = {
+            "max_candidates": MAX_CANDIDATES, "min_visible_fraction_of_hand": dict(MIN_VISIBLE_FRACTION),
+            "min_visible_fraction_of_image": MIN_IMAGE_FRACTION, "curled_straightness": CURLED_STRAIGHTNESS,
+            "no_twin_file": NO_TWIN_FILE}
         self.writer = DatasetWriter(str(Path(cfg.out) / TWIN_DIR), meta, resume=resume, force=force)
         self.done = self.writer.completed_ids()
+        self.no_twin_path = Path(cfg.out) / TWIN_DIR / NO_TWIN_FILE
+        self.no_twin: set[int] = set()
+        if resume and self.no_twin_path.is_file():
+            import json
+
+            self.no_twin = {int(k) for k in json.loads(self.no_twin_path.read_text("utf-8"))["ids"]}
+        elif self.no_twin_path.exists():
+            self.no_twin_path.unlink()
         self.twin_seconds = 0.0
 
     def pending(self, i: int) -> bool:
-        """Whether sample ``i`` has a twin still to write."""
-        return i not in self.done and draw_defect(self.cfg.seed, i, self.cfg.defects.fraction) is not None
+        """Whether sample ``i`` has a twin still to write (False once recorded as having none)."""
+        return (i not in self.done and i not in self.no_twin
+                and draw_defect(self.cfg.seed, i, self.cfg.defects.fraction) is not None)
+
+    def _record_no_twin(self, i: int) -> None:
+        import json
+        import os
+
+        self.no_twin.add(i)
+        body = json.dumps({"count": len(self.no_twin), "ids": sorted(self.no_twin), "rule": self.rule}, indent=1) + "\n"
+        tmp = self.no_twin_path.with_name(f".{NO_TWIN_FILE}.{os.getpid()}.tmp")
+        tmp.write_text(body, "utf-8")
+        os.replace(tmp, self.no_twin_path)
 
     def after_sample(self, i: int, s: Any) -> bool:
-        """Render and write the twin of the just-rendered sample ``s`` (id ``i``); False when it has none."""
+        """Render and write the twin of the just-rendered sample ``s`` (id ``i``); False when it has
+        none (not drawn, or no readable visible candidate: then recorded in :data:`NO_TWIN_FILE`)."""
         import time
 
-        if i in self.done or draw_defect(self.cfg.seed, i, self.cfg.defects.fraction) is None:
+        if not self.pending(i):
             return False
         t = time.perf_counter()
         spec = s.spec
         rig = self.session.rigs[spec.hand.side]
-        d, dm = choose_twin(rig, spec, s.vertices, s.passes.depth, s.passes.parts, self.cfg.seed, i, self.cfg.defects.fraction)
+        chosen = choose_twin(rig, spec, s.vertices, s.passes.depth, s.passes.parts, self.cfg.seed, i,
+                             self.cfg.defects.fraction)
+        if chosen is None:
+            logger.info("sample %d: no defect candidate is readable and visible enough; no twin", i)
+            self._record_no_twin(i)
+            self.twin_seconds += time.perf_counter() - t
+            return False
+        d, dm = chosen
         hm = twin_hand_mesh(self.session.meshes[spec.hand.side], dm)
         passes = render_twin(self.session.renderer, spec, hm, dm.vertices)
         if spec.post is not None:
