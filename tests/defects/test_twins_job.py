@@ -12,7 +12,9 @@ import pytest
 from synth.config import JobConfig
 from synth.dataset.imageio import read_image
 from synth.dataset.layout import read_manifest
+from synth.defects import twin as twin_mod
 from synth.defects.mask import DEPTH_TOLERANCE_M
+from synth.defects.twin import NO_TWIN_FILE
 from synth.hand.models import load_model
 from synth.render.job import run_job
 from synth.render.types import face_parts_from_vertex_parts
@@ -43,7 +45,9 @@ def test_twins_leave_correct_samples_unchanged(jobs):
     for i in ma:
         assert ma[i].sha256 == mb[i].sha256  # every file of the correct sample, label included
     tw = read_manifest(b / "twins")
-    assert set(tw) == set(ma)
+    none = b / "twins" / NO_TWIN_FILE
+    skipped = set(json.loads(none.read_text())["ids"]) if none.exists() else set()
+    assert set(tw) | skipped == set(ma) and not set(tw) & skipped and len(tw) >= 4
     assert not (a / "twins").exists()
 
 
@@ -150,3 +154,18 @@ def test_review_index_sees_twins(jobs):
         assert (b / entry.files["twin_rgb"]).is_file()
         assert json.loads((b / entry.files["twin_label"]).read_text())["twin_of"] == i
     assert with_twin_files(a, read_manifest(a)) == read_manifest(a)
+
+
+def test_no_twin_is_recorded_and_resume_does_not_redo_it(tmp_path, monkeypatch):
+    """When no candidate is visible enough the sample gets no twin (never a weak one); it is
+    listed in twins/no_twin.json, and a resumed job skips it instead of rendering it again."""
+    monkeypatch.setattr(twin_mod, "MIN_IMAGE_FRACTION", 1.01)  # no candidate can qualify
+    cfg = JobConfig.from_dict({"seed": 11, "count": 3, "out": str(tmp_path),
+                               "render": {"renderer": "raster", "resolution": 64}, "defects": {"fraction": 1.0}})
+    first = run_job(cfg)
+    assert sorted(first.written) == [0, 1, 2]
+    assert read_manifest(tmp_path / "twins") == {}
+    rec = json.loads((tmp_path / "twins" / NO_TWIN_FILE).read_text())
+    assert rec["ids"] == [0, 1, 2] and rec["count"] == 3 and rec["rule"]["min_visible_fraction_of_image"] == 1.01
+    again = run_job(cfg)
+    assert again.written == [] and sorted(again.skipped) == [0, 1, 2]
