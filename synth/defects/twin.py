@@ -61,6 +61,9 @@ MIN_IMAGE_FRACTION = 0.006
 #: A digit is curled when its chord (MCP/CMC to tip) is below this fraction of its bone lengths'
 #: sum (1 = straight); defects on curled digits read poorly (:func:`readable`).
 CURLED_STRAIGHTNESS = 0.75
+#: Straightness that fused fingers (both of them) and a sideways bend need: on bent fingers the
+#: contact sheet showed these as unreadable lumps (a fusion of curled fingers, a kink in a curl).
+STRAIGHT = 0.88
 #: File in ``OUT/twins/`` listing the samples drawn for a twin that got none (no candidate
 #: readable and visible): ``{"count": N, "ids": [...], "rule": {...}}``.
 NO_TWIN_FILE = "no_twin.json"
@@ -80,12 +83,15 @@ def digit_straightness(keypoints: np.ndarray) -> np.ndarray:
 
 def readable(d: Defect, straightness: np.ndarray) -> bool:
     """Whether defect ``d`` can read as its named error on a hand with digit ``straightness``
-    ``(5,)`` (:func:`digit_straightness`): fused fingers need one of the pair extended; an extra
+    ``(5,)`` (:func:`digit_straightness`): fused fingers need both fingers straight (:data:`STRAIGHT`),
+    a sideways bend a straight finger; an extra
     finger or thumb needs its neighbour (the digit it copies) extended and not a fist; a missing,
     bent, resized or melted digit must be extended. The wrong-side thumb is always allowed."""
     ext = straightness >= CURLED_STRAIGHTNESS
     if d.type == "fused_fingers":
-        return bool(ext[d.fingers[0]] or ext[d.fingers[1]])
+        return bool(min(straightness[d.fingers[0]], straightness[d.fingers[1]]) >= STRAIGHT)
+    if d.type == "hyperextension" and d.params.get("direction") == "sideways":
+        return bool(straightness[d.fingers[0]] >= STRAIGHT)
     if d.type == "extra_finger":
         return bool(ext[d.fingers[0]] and ext[1:].sum() >= 2)
     if d.type == "extra_thumb":
@@ -280,7 +286,7 @@ class TwinWriter:
                          "heatmap_sigma_px_at_512": HEATMAP_SIGMA_FRAC * 512}
         meta["twins"]["selection"] = self.rule = {
             "max_candidates": MAX_CANDIDATES, "min_visible_fraction_of_hand": dict(MIN_VISIBLE_FRACTION),
-            "min_visible_fraction_of_image": MIN_IMAGE_FRACTION, "curled_straightness": CURLED_STRAIGHTNESS,
+            "min_visible_fraction_of_image": MIN_IMAGE_FRACTION, "curled_straightness": CURLED_STRAIGHTNESS, "straight": STRAIGHT,
             "no_twin_file": NO_TWIN_FILE}
         self.writer = DatasetWriter(str(Path(cfg.out) / TWIN_DIR), meta, resume=resume, force=force)
         self.done = self.writer.completed_ids()
