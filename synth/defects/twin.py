@@ -12,6 +12,12 @@ Layout: the twins form their own synth dataset in ``OUT/twins/`` (``dataset.json
     OUT/twins/artifact_mask/ID.png      uint8, 255 where the geometry differs (synth.defects.mask)
     OUT/twins/artifact_heatmap/ID.png   uint8 soft heatmap (RichHF-style blurred points)
 
+A sample drawn for a twin gets none when no candidate is both :func:`readable` on its pose and
+visible enough (:func:`choose_twin`): a weak twin is never written. Such ids are listed, with the
+selection rule, in ``OUT/twins/no_twin.json`` (``{"count", "ids", "rule"}``); a resumed job reads
+it and does not render those samples again. The rule is also in ``twins/dataset.json``
+(``twins.selection``).
+
 ``OUT/`` itself is untouched (its manifest, files and labels are those of a job without
 defects). A twin label holds ``twin_of`` (the correct sample's id), ``defect`` (type, fingers,
 severity, parameters and what changed), ``defect_description`` (``"six fingers"``),
