@@ -242,13 +242,22 @@ class PropsConfig:
     """Held objects (:mod:`synth.props`): the hand holds a procedural prop in a fitted grasp.
 
     Attributes:
-        fraction: fraction of samples whose hand holds an object (0: none, the default, so jobs
-            without props render exactly as before). Drawn per sample from its own stream
-            ``SeedSequence([seed, i, 2])``, independent of the rest of the sample.
+        grasp_fraction: fraction of the samples whose drawn gesture closes on an object (a Feix
+            grasp, or a device gesture such as ``holding_cup``:
+            :data:`synth.props.holding.HOLDING_GESTURES`) that hold a fitted object (default 1:
+            grasps hold what fits them, falling back to another grasp or prop, see
+            :mod:`synth.props.holding`).
+        fraction: fraction of the other samples (signs, emblems, counting...) whose hand holds an
+            object, in a fitted grasp that replaces the drawn pose (default 0.1). With both
+            defaults about 0.36 of the default job's samples hold an object
+            (``benchmarks/bench_holding.py``); both 0 gives the samples of a job without props.
+            Drawn per sample from its own stream ``SeedSequence([seed, i, 2])``, independent of
+            the rest of the sample.
         names: props to draw from (empty: all of :data:`synth.props.PROP_NAMES`).
     """
 
-    fraction: float = 0.0
+    grasp_fraction: float = 1.0
+    fraction: float = 0.1
     names: list[str] = field(default_factory=list)
 
 
@@ -409,6 +418,8 @@ class JobConfig:
         from synth.props.library import PROP_NAMES as _PROPS
 
         need(0.0 <= self.props.fraction <= 1.0, "props.fraction", f"must be in 0..1, got {self.props.fraction}")
+        need(0.0 <= self.props.grasp_fraction <= 1.0, "props.grasp_fraction",
+             f"must be in 0..1, got {self.props.grasp_fraction}")
         unknown = [n for n in self.props.names if n not in _PROPS]
         need(not unknown, "props.names", f"unknown prop(s) {', '.join(map(str, unknown))}; choose from {', '.join(_PROPS)}")
 

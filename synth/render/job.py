@@ -311,7 +311,7 @@ def object_part_ids(cfg: JobConfig) -> dict[str, int]:
     """Part ids of held objects (``object_0``: 16), when the job has any."""
     from synth.scene.spec import OBJECT_PART_BASE
 
-    return {"object_0": OBJECT_PART_BASE} if cfg.props.fraction > 0 else {}
+    return {"object_0": OBJECT_PART_BASE} if cfg.props.fraction > 0 or cfg.props.grasp_fraction > 0 else {}
 
 
 def dataset_meta(cfg: JobConfig) -> dict[str, Any]:

@@ -98,30 +98,33 @@ def prop_pairs(cfg: JobConfig) -> list[tuple[str, str]]:
     return pairs
 
 
-def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray):  # noqa: ANN201 - GraspFit | None
+def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray, gesture: str = "free",
+             category: str = "free"):  # noqa: ANN201 - GraspFit | None
     """Decide whether sample ``i`` holds an object and, if so, fit one (:func:`props_rng`).
 
+    A drawn gesture that holds something (a grasp, or a device gesture such as ``holding_cup``:
+    :func:`synth.props.holding.holds_object`) holds an object with probability
+    ``props.grasp_fraction``, any other with ``props.fraction`` (one draw, always consumed); the
+    object fits the drawn grasp or names the gesture's object first, then any grasp and prop
+    (:func:`synth.props.holding.fit_for_gesture`).
+
     Returns:
-        A :class:`synth.props.fitting.GraspFit` in the hand model frame, or None (no object, or
-        no fit found in ``max_tries`` draws: logged, the sample then holds nothing).
+        A :class:`synth.props.fitting.GraspFit` in the hand model frame with ``stage`` set
+        (``drawn`` or ``fallback``), or None (no object, or no fit found: logged, the sample
+        then holds nothing and keeps its drawn pose).
     """
+    from synth.props.holding import fit_for_gesture, holds_object
+
     rng = props_rng(cfg.seed, i)
-    holds = rng.random() < cfg.props.fraction  # always drawn
+    p = cfg.props.grasp_fraction if holds_object(gesture, category) else cfg.props.fraction
+    holds = rng.random() < p  # always drawn
     if not holds:
         return None
-    from synth.props.fitting import sample_fit
-
-    pairs = prop_pairs(cfg)
-    # The prop first (uniform over the props, whatever their number of grasps), then its grasps;
-    # if none of them fits, any pair.
-    names = sorted({p for _, p in pairs}, key=[p for _, p in pairs].index)
-    name = names[int(rng.integers(len(names)))]
-    fit = sample_fit(rig, shape, rng, _grasp_poses(), [pg for pg in pairs if pg[1] == name], max_tries=6)
+    fit, stage = fit_for_gesture(rig, shape, rng, _grasp_poses(), prop_pairs(cfg), gesture, category)
     if fit is None:
-        fit = sample_fit(rig, shape, rng, _grasp_poses(), pairs, max_tries=4)
-    if fit is None:
-        logger.warning("sample %d: no grasp fit found in 10 draws; the hand holds nothing", i)
-    return fit
+        logger.warning("sample %d: no grasp fit found for %s; the hand holds nothing", i, gesture)
+        return None
+    return dataclasses.replace(fit, stage=stage)
 
 
 def prop_spec(fit, root: np.ndarray, index: int = 0) -> PropSpec:  # noqa: ANN001 - GraspFit
@@ -136,6 +139,7 @@ def prop_spec(fit, root: np.ndarray, index: int = 0) -> PropSpec:  # noqa: ANN00
                  for s in prop.material_slots)
     d = fit.to_dict()
     summary = {k: d[k] for k in ("max_penetration_m", "pose_offsets_deg", "opposition")}
+    summary["stage"] = fit.stage  # drawn: fits the drawn gesture; fallback: another grasp / prop
     return PropSpec(name=prop.name, category=prop.category, part_id=OBJECT_PART_BASE + index, object_to_world=T,
                     vertices=v, faces=np.asarray(prop.mesh.faces, dtype=np.int64),
                     face_material=np.asarray(prop.face_material, dtype=np.int64), materials=mats,
@@ -236,7 +240,8 @@ def plan_sample(
     else:
         pose, gesture, category = free_pose(rng, cfg.hand.pose_range), "free", "free"
     pose = anatomy.clamp(np.asarray(pose, dtype=np.float64))
-    fit = fit_prop(cfg, i, rig, shape) if cfg.props.fraction > 0 else None
+    holding = cfg.props.fraction > 0 or cfg.props.grasp_fraction > 0
+    fit = fit_prop(cfg, i, rig, shape, gesture, category) if holding else None
     if fit is not None:  # the grasp the object was fitted to, with its adjusted flexion
         pose, gesture, category = np.asarray(fit.pose_deg, dtype=np.float64), str(fit.grasp), "grasp"
 
