@@ -168,9 +168,11 @@ class LightingConfig:
         n_lights: (min, max) number of local lights.
         kelvin: (min, max) colour temperature of local lights.
         light_power: (min, max) local light power, watts.
-        bg_environment, bg_solid, bg_gradient, bg_noise, bg_bokeh, bg_image: weights of what the
-            camera sees behind the hand (the environment itself, procedural -- ``bokeh`` is soft
-            colour fields like a defocused scene -- or a backplate image).
+        bg_environment, bg_solid, bg_gradient, bg_noise, bg_bokeh, bg_image, bg_room: weights of
+            what the camera sees behind the hand (the environment itself, procedural -- ``bokeh`` is
+            soft colour fields like a defocused scene -- a backplate image, or ``room``: a procedural
+            indoor room with real depth, :mod:`synth.scene.room`, the most common background after
+            the environment itself; it is background in the label passes).
         background_dirs: directories of background images (needed when ``bg_image`` > 0).
         table_prob: probability of a table slab under the hand (:mod:`synth.scene.surface`; natural
             lighting only; dropped when the camera is not above its top).
@@ -188,12 +190,13 @@ class LightingConfig:
     n_lights: tuple[int, int] = (1, 3)
     kelvin: tuple[float, float] = (2700.0, 6500.0)
     light_power: tuple[float, float] = (10.0, 80.0)
-    bg_environment: float = 0.5
-    bg_solid: float = 0.1
-    bg_gradient: float = 0.1
-    bg_noise: float = 0.1
-    bg_bokeh: float = 0.2
+    bg_environment: float = 0.4
+    bg_solid: float = 0.05
+    bg_gradient: float = 0.05
+    bg_noise: float = 0.05
+    bg_bokeh: float = 0.15
     bg_image: float = 0.0
+    bg_room: float = 0.3
     background_dirs: list[str] = field(default_factory=list)
     table_prob: float = 0.25
     table_rest_prob: float = 0.6
@@ -447,7 +450,7 @@ class JobConfig:
                 "n_lights": tuple(li.n_lights), "kelvin": tuple(li.kelvin), "light_power": tuple(li.light_power),
                 "background_weights": {"environment": li.bg_environment, "solid": li.bg_solid,
                                        "gradient": li.bg_gradient, "noise": li.bg_noise, "image": li.bg_image,
-                                       "bokeh": li.bg_bokeh},
+                                       "bokeh": li.bg_bokeh, "room": li.bg_room},
                 "background_dirs": tuple(li.background_dirs), "table_prob": li.table_prob}
 
 

@@ -213,6 +213,8 @@ def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
         out["lighting_type"] = spec.extra["lighting"].env.kind
     if "post" in spec.extra:
         out["post"] = spec.extra["post"].attributes()
+    if spec.extra.get("room") is not None:
+        out["room"] = spec.extra["room"].attributes()
     if spec.extra.get("surface") is not None:
         table = next(p for p in spec.props if p.category == "surface")
         out["surface"] = {**spec.extra["surface"].attributes(), "part_id": int(table.part_id),
@@ -260,6 +262,8 @@ def caption_words(spec: SampleSpec, parts: np.ndarray | None = None) -> dict[str
         words["lighting"] = ls.env.words
         if ls.background.words:
             words["background"] = ls.background.words
+        if spec.extra.get("room") is not None:
+            words["background"] = spec.extra["room"].words
     if spec.extra.get("surface_words"):
         table = next(p for p in spec.props if p.category == "surface")
         if parts is None or (parts == table.part_id).mean() >= SURFACE_CAPTION_MIN_FRACTION:
@@ -335,6 +339,10 @@ def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
                        "category 'surface', name 'table' and the next part id; it is in the depth, parts and normals "
                        "passes and mesh/ID.npz; its contacts are the hand vertices within 2 mm of its top; it is "
                        "always below the camera, so it never hides the hand",
+            "room": "background kind 'room' (lighting.background_weights) draws a procedural indoor room behind the "
+                    "hand (attributes.room): it is background, not in the depth, parts or normals passes nor in "
+                    "mesh/ID.npz (depth 0, part 0, normal 0 like the world), and lies deeper than everything "
+                    "labelled, so it never hides the hand, objects or table",
             "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
             "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
 

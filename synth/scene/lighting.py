@@ -30,7 +30,7 @@ HDRI_SUFFIXES = (".exr", ".hdr")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ENV_KINDS = ("hdri", "sky", "studio")
 LIGHT_KINDS = ("AREA", "POINT", "SPOT")
-BACKGROUND_KINDS = ("environment", "solid", "gradient", "noise", "image", "bokeh")
+BACKGROUND_KINDS = ("environment", "solid", "gradient", "noise", "image", "bokeh", "room")
 
 #: Words for captions, per bundled HDRI.
 HDRI_WORDS: dict[str, str] = {
@@ -96,7 +96,9 @@ class LightingConfig:
         n_lights: ``(lo, hi)`` number of local lights, inclusive.
         kelvin: ``(lo, hi)`` colour temperature of local lights.
         light_power: ``(lo, hi)`` watts of local lights.
-        background_weights: weights of ``environment``, ``solid``, ``gradient``, ``noise``, ``image``.
+        background_weights: weights of ``environment``, ``solid``, ``gradient``, ``noise``, ``image``,
+            ``bokeh``, ``room`` (a procedural indoor room with depth, :mod:`synth.scene.room`: the most
+            common background after the HDRI / sky itself).
         background_dirs: user background image directories (``image`` needs one).
         table_prob: probability of a table plane under the hand.
     """
@@ -108,8 +110,8 @@ class LightingConfig:
     kelvin: tuple[float, float] = (2700.0, 6500.0)
     light_power: tuple[float, float] = (10.0, 80.0)
     background_weights: dict[str, float] = field(
-        default_factory=lambda: {"environment": 0.5, "solid": 0.1, "gradient": 0.1, "noise": 0.1, "image": 0.0,
-                                 "bokeh": 0.2})
+        default_factory=lambda: {"environment": 0.4, "solid": 0.05, "gradient": 0.05, "noise": 0.05, "image": 0.0,
+                                 "bokeh": 0.15, "room": 0.3})
     background_dirs: tuple[str, ...] = ()
     table_prob: float = 0.2
 
@@ -173,7 +175,8 @@ class BackgroundSample:
     """What is seen behind the hand: ``environment`` (the HDRI/sky itself), ``solid``,
     ``gradient``, ``noise`` (procedural, with two colours and a scale), ``bokeh`` (soft blended
     colour fields like an out-of-focus scene: smooth Voronoi cells of random colours over the
-    two-colour noise, ``scale / 4`` cells across) or ``image`` (path);
+    two-colour noise, ``scale / 4`` cells across), ``image`` (path) or ``room`` (a procedural room
+    behind the hand, :mod:`synth.scene.room`; the environment lights it and shows above it);
     ``table``: the sample has a table slab under the hand (:mod:`synth.scene.surface`)."""
 
     kind: str
@@ -187,7 +190,7 @@ class BackgroundSample:
     def words(self) -> str:
         return {"environment": "", "solid": "a plain background", "gradient": "a soft gradient background",
                 "noise": "a textured background", "image": "a photographic backdrop",
-                "bokeh": "a blurred, out-of-focus background"}[self.kind]
+                "bokeh": "a blurred, out-of-focus background", "room": "an indoor room"}[self.kind]
 
 
 @dataclass(frozen=True)

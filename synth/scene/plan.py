@@ -263,7 +263,7 @@ def plan_sample(
         worn = plan_accessories(cfg, i, rig, hand, len(props))
         spec = dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props + worn)
         spec = drop_visible_sleeve_ends(spec, rig)
-        return plan_surface(cfg, i, spec, rig)
+        return plan_room(cfg, i, plan_surface(cfg, i, spec, rig), rig)
 
     W, H = cfg.render.size
     c = cfg.camera
@@ -368,6 +368,22 @@ def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> Samp
     touches = surf.resting and body_low - surf.top_z <= sf.CONTACT_TOLERANCE_M + 3e-3
     extra = {**spec.extra, "lighting": ls, "surface": surf, "surface_words": sf.surface_words(surf, touches)}
     return dataclasses.replace(spec, props=spec.props + (ps,), lights=lights, extra=extra)
+
+
+def plan_room(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> SampleSpec:
+    """Add the room of sample ``i`` when its background kind is ``room`` (:mod:`synth.scene.room`,
+    stream ``SeedSequence([seed, i, 6])``) as ``spec.extra["room"]``: behind everything the
+    sample labels (hand, objects, accessories, table). Unchanged otherwise."""
+    ls = spec.extra.get("lighting")
+    if ls is None or ls.background.kind != "room":
+        return spec
+    from synth.scene import room as rm
+
+    verts, _ = posed_world(rig, spec.hand)
+    pts = np.concatenate([verts] + [np.asarray(p.vertices) for p in spec.props])
+    cam = spec.camera
+    room = rm.sample_room(rm.room_rng(cfg.seed, i), cam.world_to_cam, cam.K, (cam.width, cam.height), pts)
+    return dataclasses.replace(spec, extra={**spec.extra, "room": room})
 
 
 @functools.lru_cache(maxsize=8)

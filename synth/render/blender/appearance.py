@@ -491,10 +491,109 @@ def set_world(h: WorldHandles, s: LightingSample) -> None:
     grey = float(np.dot(np.add(bg.color_a, bg.color_b) / 2.0, (0.2126, 0.7152, 0.0722)))
     h.bokeh_dim.inputs[7].default_value = (*(min(1.0, 2.0 * grey + 0.05),) * 3, 1.0)
     h.sel_image.inputs["Factor"].default_value = 1.0 if bg.kind == "image" else 0.0
-    h.sel_env.inputs["Factor"].default_value = 1.0 if bg.kind == "environment" else 0.0
+    h.sel_env.inputs["Factor"].default_value = 1.0 if bg.kind in ("environment", "room") else 0.0
     if bg.kind == "image" and bg.image:
         h.vis_image.image = _image(h, bg.image, "sRGB")
-    h.vis_bg.inputs["Strength"].default_value = e.strength if bg.kind == "environment" else 1.0
+    h.vis_bg.inputs["Strength"].default_value = e.strength if bg.kind in ("environment", "room") else 1.0
+
+
+# ---- room backdrop (background kind ``room``) ----------------------------------------------
+
+#: Build the room backdrop (``benchmarks/bench_render.py --realism`` hides it to measure its cost).
+ROOM = True
+
+
+@dataclass
+class RoomHandles:
+    obj: Any
+    materials: dict[str, Any]
+    bsdf: dict[str, Any]
+    window_emission: Any
+
+
+def build_room(scene: Any) -> RoomHandles:
+    """The room's one mesh of fixed topology (:data:`synth.scene.room.N_BOXES` boxes, 8 corners
+    and 12 triangles each, one material per :data:`synth.scene.room.MATERIALS` entry), hidden
+    until a sample has a room. Its materials have pass index 0 and write no part AOV, so the
+    room is background in the label passes."""
+    from synth.scene import room as rm
+
+    bpy = _bpy()
+    mesh = bpy.data.meshes.new("synth_room")
+    F = (rm.BOX_FACES[None] + 8 * np.arange(rm.N_BOXES)[:, None, None]).reshape(-1, 3)
+    mesh.vertices.add(8 * rm.N_BOXES)
+    mesh.loops.add(3 * len(F))
+    mesh.polygons.add(len(F))
+    mesh.loops.foreach_set("vertex_index", F.astype(np.int32).ravel())
+    mesh.polygons.foreach_set("loop_start", np.arange(0, 3 * len(F), 3, dtype=np.int32))
+    mesh.polygons.foreach_set("loop_total", np.full(len(F), 3, dtype=np.int32))
+    mats, bsdfs = {}, {}
+    emission = None
+    for name in rm.MATERIALS:
+        mat = bpy.data.materials.new(f"synth_room_{name}")
+        mat.use_nodes = True
+        mat.pass_index = 0
+        nt = mat.node_tree
+        N, L = nt.nodes, nt.links
+        N.clear()
+        out = N.new("ShaderNodeOutputMaterial")
+        if name == "window":  # a bright pane: daylight seen through the window, lighting the room
+            em = N.new("ShaderNodeEmission")
+            L.new(em.outputs[0], out.inputs["Surface"])
+            emission = em
+        else:
+            b = N.new("ShaderNodeBsdfPrincipled")
+            L.new(b.outputs["BSDF"], out.inputs["Surface"])
+            if name in ("floor", "wood"):  # grain: colour streaks along the board (object x)
+                tc = N.new("ShaderNodeTexCoord")
+                mp = N.new("ShaderNodeMapping")
+                mp.inputs["Scale"].default_value = (1.0, 12.0, 12.0)
+                L.new(tc.outputs["Object"], mp.inputs["Vector"])
+                nz = N.new("ShaderNodeTexNoise")
+                nz.inputs["Scale"].default_value = 4.0
+                nz.inputs["Detail"].default_value = 3.0
+                L.new(mp.outputs["Vector"], nz.inputs["Vector"])
+                rgb = N.new("ShaderNodeRGB")
+                mix = N.new("ShaderNodeMix")
+                mix.data_type = "RGBA"
+                mix.blend_type = "MULTIPLY"
+                L.new(nz.outputs["Fac"], mix.inputs["Factor"])
+                L.new(rgb.outputs[0], mix.inputs[6])
+                mix.inputs[7].default_value = (0.55, 0.5, 0.45, 1.0)
+                L.new(mix.outputs[2], b.inputs["Base Color"])
+                bsdfs[name + "_rgb"] = rgb
+            bsdfs[name] = b
+        mats[name] = mat
+        mesh.materials.append(mat)
+    mesh.polygons.foreach_set("material_index", np.repeat(rm.SLOTS, 12).astype(np.int32))
+    mesh.polygons.foreach_set("use_smooth", np.zeros(len(F), dtype=bool))
+    mesh.update(calc_edges=True)
+    obj = bpy.data.objects.new("synth_room", mesh)
+    obj.hide_render = True
+    scene.collection.objects.link(obj)
+    return RoomHandles(obj, mats, bsdfs, emission)
+
+
+def set_room(h: RoomHandles, room: Any) -> None:
+    """Show ``room`` (a :class:`synth.scene.room.Room`; None hides the room): move the box
+    corners, set the material values."""
+    if room is None or not ROOM:
+        h.obj.hide_render = True
+        return
+    mesh = h.obj.data
+    mesh.vertices.foreach_set("co", np.ascontiguousarray(room.corners, dtype=np.float32).ravel())
+    mesh.update()
+    for name, b in h.bsdf.items():
+        if name.endswith("_rgb"):
+            b.outputs[0].default_value = (*room.colors[name[:-4]], 1.0)
+            continue
+        if name not in ("floor", "wood"):
+            b.inputs["Base Color"].default_value = (*room.colors[name], 1.0)
+        b.inputs["Roughness"].default_value = room.roughness[name]
+        b.inputs["Metallic"].default_value = 0.8 if name == "metal" else 0.0
+    h.window_emission.inputs["Color"].default_value = (*room.window_color, 1.0)
+    h.window_emission.inputs["Strength"].default_value = room.window_strength
+    h.obj.hide_render = False
 
 
 # ---- lights -------------------------------------------------------------------------------

@@ -234,6 +234,7 @@ class BlenderRenderer:
         self.app_skin = appearance.build_skin_group("synth_skin_monk")
         self.app_world = appearance.build_world("synth_world_natural")
         self.app_lights = appearance.build_lights(scene)
+        self.app_room = appearance.build_room(scene)
         self.basic_world = world
         self.materials_monk = _part_materials("synth_skin_monk_part", self.app_skin.group)
         self._skin_mode = "basic"
@@ -403,8 +404,10 @@ class BlenderRenderer:
             self.scene.world = self.app_world.world
             appearance.set_world(self.app_world, lighting)
             appearance.set_lights(self.app_lights, lighting, lambda p, t: _matrix(_light_pose(p, t)))
+            appearance.set_room(self.app_room, spec.extra.get("room"))
             self.light.hide_render = True
         else:
+            appearance.set_room(self.app_room, None)
             self.scene.world = self.basic_world
             for obj in self.app_lights:
                 obj.hide_render = True
