@@ -74,7 +74,14 @@ def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
     """Static render topology per side: the rig's triangles, smooth-shaded, no subdivision (so
     the saved mesh, the keypoints and the rendered surface are the same geometry)."""
     from synth.hand.skinning import forward
-    from synth.scene.skin import crease_attributes, nail_coordinate, palm_line_attributes, skin_attributes
+    from synth.scene.skin import (
+        crease_attributes,
+        hair_weight,
+        nail_coordinate,
+        palm_line_attributes,
+        skin_attributes,
+        vein_attribute,
+    )
 
     out = {}
     for s, r in rigs.items():
@@ -83,7 +90,7 @@ def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
         out[s] = HandMesh(side=s, faces=r.faces.astype(np.int64), face_parts=face_parts_from_vertex_parts(r.faces, r.parts),
                           face_uvs=r.face_uvs, palm=palm, nail=nail, crease_t=ct, crease_w=cw,
                           palm_lines=palm_line_attributes(r, palm), nail_u=nail_coordinate(r),
-                          rest_vertices=forward(r).vertices)
+                          rest_vertices=forward(r).vertices, veins=vein_attribute(r, palm), hair=hair_weight(r, palm))
     return out
 
 

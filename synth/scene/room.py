@@ -36,8 +36,8 @@ CLEARANCE_M = 0.15
 MATERIALS: tuple[str, ...] = ("wall", "floor", "ceiling", "wood", "paint", "book_a", "book_b", "book_c",
                               "frame", "art", "window", "metal")
 #: Box pool: material -> number of boxes.
-POOL: dict[str, int] = {"wall": 2, "floor": 1, "ceiling": 1, "wood": 22, "paint": 8, "book_a": 10, "book_b": 10,
-                        "book_c": 10, "frame": 12, "art": 3, "window": 1, "metal": 4}
+POOL: dict[str, int] = {"wall": 2, "floor": 1, "ceiling": 1, "wood": 30, "paint": 8, "book_a": 18, "book_b": 18,
+                        "book_c": 18, "frame": 12, "art": 3, "window": 1, "metal": 4}
 #: Material index of every box slot, ``(N_BOXES,)`` (the pools one after another).
 SLOTS: np.ndarray = np.concatenate([np.full(n, MATERIALS.index(m)) for m, n in POOL.items()])
 N_BOXES = int(SLOTS.size)

@@ -252,7 +252,7 @@ class BlenderRenderer:
             self.objects[side] = self._build_hand_object(side, hm)
             if hm.palm is not None and hm.nail is not None:
                 appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail, hm.crease_t, hm.crease_w,
-                                               hm.palm_lines, hm.nail_u)
+                                               hm.palm_lines, hm.nail_u, hm.veins, hm.hair, hm.rest_vertices)
 
     def _build_skin_group(self) -> None:
         bpy = _bpy()
