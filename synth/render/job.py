@@ -271,6 +271,8 @@ def caption_words(spec: SampleSpec, parts: np.ndarray | None = None) -> dict[str
             words["background"] = ls.background.words
         if spec.extra.get("room") is not None:
             words["background"] = spec.extra["room"].words
+            if ls.env.kind == "hdri":  # the HDRI lights the room; its place ("in a forest") is not seen
+                words["lighting"] = "in natural light"
     if spec.extra.get("surface_words"):
         table = next(p for p in spec.props if p.category == "surface")
         if parts is None or (parts == table.part_id).mean() >= SURFACE_CAPTION_MIN_FRACTION:

@@ -1,6 +1,6 @@
 """Procedural indoor room behind the hand (pure numpy): background kind ``room``.
 
-A room corner seen past the hand: a back wall, floor and ceiling, sometimes a side wall, and
+A room corner seen past the hand: a back wall and floor (open above), sometimes a side wall, and
 furniture-like boxes along the back wall -- desks (top, legs, a monitor or a stack of boxes),
 bookshelves (sides, boards, rows of books), cabinets, wardrobes -- picture frames and a window
 (an emissive pane in a frame) whose glow lights the room. World +Z is up; the back wall faces the
@@ -244,11 +244,12 @@ def sample_room(rng: np.random.Generator, world_to_cam: np.ndarray, K: np.ndarra
             b.add("art", (pu - pw / 2 + 0.03, D - 0.035, pz + 0.03), (pu + pw / 2 - 0.03, D - 0.03, pz + ph - 0.03),
                   "picture")
             items.append("picture")
-    # shell: back wall, floor, ceiling (reaching toward the camera), maybe a side wall
+    # shell: back wall, floor (reaching toward the camera), maybe a side wall
     near = -8.0
     b.add("wall", (-8.0, D, wf), (8.0, D + 0.1, wf + H), "wall")
     b.add("floor", (-8.0, near, wf - 0.05), (8.0, D + 0.1, wf), "floor")
-    b.add("ceiling", (-8.0, near, wf + H), (8.0, D + 0.1, wf + H + 0.05), "ceiling")
+    # no ceiling: the room is open above (a ceiling rarely shows, and it would shadow the room from
+    # the sky / HDRI, the room's main light now that it has no interreflection)
     if rng.random() < 0.5:
         us = float(rng.choice([-1.0, 1.0]) * rng.uniform(1.8, 3.8))
         b.add("wall", (us, near, wf), (us + 0.1 * np.sign(us), D, wf + H), "side wall")
