@@ -97,10 +97,11 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: 
     """
     import bpy
 
+    from synth.dataset.meta import dataset_meta
     from synth.dataset.writer import DatasetWriter
     from synth.render.blender import appearance
     from synth.render.blender.renderer import _quiet_stdout
-    from synth.render.job import RenderSession, dataset_meta
+    from synth.render.job import RenderSession
 
     saved = appearance.WORLD_MAP_RESOLUTION, {f: getattr(appearance, f) for f in REALISM_FLAGS}
     if world_map is not None:
@@ -148,7 +149,7 @@ def bench_changes(cfg: JobConfig, reps: int = 3) -> dict[str, float]:
     k = 0
     while True:  # a sample lit by an HDRI (the most common environment), a held object if possible
         s = session.render(k)
-        if s.spec.extra["lighting"].env.kind == "hdri" or k > 20:
+        if s.spec.lighting.sample.env.kind == "hdri" or k > 20:
             break
         k += 1
     r = session.renderer

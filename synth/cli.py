@@ -36,8 +36,17 @@ for _mod in _AREAS:
 
 
 def main() -> None:
-    """Console-script entry point."""
-    cli(prog_name="synth")
+    """Console-script entry point: an unexpected ``OSError`` (disk full, permissions) is one line
+    naming the path, exit 1; Ctrl-C outside a render job exits 130 without a traceback."""
+    try:
+        cli(prog_name="synth")
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        click.echo(f"Error:{where} {exc.strerror or exc}" if where else f"Error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

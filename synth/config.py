@@ -25,6 +25,12 @@ from typing import Any
 
 import yaml
 
+from synth.jsonable import to_jsonable
+from synth.passes import PASSES
+from synth.scene.lighting import LightingConfig
+from synth.scene.post import PostConfig
+from synth.scene.viewpoint import ViewpointConfig
+
 CONFIG_VERSION = 1
 
 #: Quality presets: Cycles samples per pixel, whether OpenImageDenoise runs, and its quality
@@ -112,8 +118,8 @@ class HandConfig:
         side: ``right``, ``left`` or ``both`` (each sample draws one side).
         gestures: gesture names to draw from (empty: all available / free poses).
         shape: ``random`` (uniform in the rig's shape range) or ``default``.
-        pose_source: ``auto`` (the gesture sampler when ``synth.gestures`` has one, else free
-            poses), ``gestures`` (require it) or ``free`` (uniform in ``pose_range``).
+        pose_source: ``auto`` or ``gestures`` (the gesture sampler, :mod:`synth.gestures.sampler`)
+            or ``free`` (uniform in ``pose_range``).
         pose_range: fraction of each joint's anatomical range used for free poses.
     """
 
@@ -124,84 +130,10 @@ class HandConfig:
     pose_source: str = "auto"
     pose_range: float = 0.6
 
-
-@dataclass
-class CameraConfig:
-    """Camera sampling (metres, degrees).
-
-    Attributes:
-        mode: ``mixed`` (draw third-person / egocentric / selfie views with the weights below),
-            one of those three modes only, or ``orbit`` (the simple orbit camera below).
-            Natural modes keep the forearm's cut out of frame and the hand within ``fraction``
-            of the short image side (see :mod:`synth.scene.viewpoint`).
-        third_person, egocentric, selfie: mixture weights of ``mixed``.
-        fraction: (min, max) hand extent as a fraction of the short image side.
-        focal_mm: (min, max) 35 mm-equivalent focal length.
-        allow_truncation: let the hand leave the frame (natural modes).
-        distance, fov, elevation, jitter: the ``orbit`` camera: distance to the hand centre,
-            horizontal field of view, elevation, look-at jitter (fraction of the hand radius).
-    """
-
-    mode: str = "mixed"
-    third_person: float = 0.5
-    egocentric: float = 0.25
-    selfie: float = 0.25
-    fraction: tuple[float, float] = (0.3, 0.7)
-    focal_mm: tuple[float, float] = (24.0, 85.0)
-    allow_truncation: bool = False
-    distance: tuple[float, float] = (0.45, 0.7)
-    fov: tuple[float, float] = (35.0, 45.0)
-    elevation: tuple[float, float] = (-60.0, 80.0)
-    jitter: float = 0.15
-
-
-@dataclass
-class LightingConfig:
-    """Lighting and backgrounds (see :mod:`synth.scene.lighting`).
-
-    Attributes:
-        mode: ``natural`` (HDRI / sky / studio environments, 1-3 local lights, varied
-            backgrounds) or ``basic`` (a uniform world and one area key light).
-        hdri, sky, studio: environment weights (natural).
-        hdri_strength: (min, max) HDRI strength.
-        hdri_dirs: extra directories of .exr/.hdr HDRIs (the bundled Blender HDRIs are always used).
-        n_lights: (min, max) number of local lights.
-        kelvin: (min, max) colour temperature of local lights.
-        light_power: (min, max) local light power, watts.
-        bg_environment, bg_solid, bg_gradient, bg_noise, bg_bokeh, bg_image, bg_room: weights of
-            what the camera sees behind the hand (the environment itself, procedural -- ``bokeh`` is
-            soft colour fields like a defocused scene -- a backplate image, or ``room``: a procedural
-            indoor room with real depth, :mod:`synth.scene.room`, the most common background after
-            the environment itself; it is background in the label passes).
-        background_dirs: directories of background images (needed when ``bg_image`` > 0).
-        table_prob: probability of a table slab under the hand (:mod:`synth.scene.surface`; natural
-            lighting only; dropped when the camera is not above its top).
-        table_rest_prob: probability that the hand (or its held object) rests on the table rather
-            than 1-30 cm above it.
-        world_strength, key_power: the ``basic`` mode's world strength and key light watts.
-    """
-
-    mode: str = "natural"
-    hdri: float = 0.6
-    sky: float = 0.2
-    studio: float = 0.2
-    hdri_strength: tuple[float, float] = (0.5, 2.0)
-    hdri_dirs: list[str] = field(default_factory=list)
-    n_lights: tuple[int, int] = (1, 3)
-    kelvin: tuple[float, float] = (2700.0, 6500.0)
-    light_power: tuple[float, float] = (10.0, 80.0)
-    bg_environment: float = 0.4
-    bg_solid: float = 0.05
-    bg_gradient: float = 0.05
-    bg_noise: float = 0.05
-    bg_bokeh: float = 0.15
-    bg_image: float = 0.0
-    bg_room: float = 0.3
-    background_dirs: list[str] = field(default_factory=list)
-    table_prob: float = 0.25
-    table_rest_prob: float = 0.6
-    world_strength: tuple[float, float] = (0.2, 0.6)
-    key_power: tuple[float, float] = (5.0, 20.0)
+    @property
+    def sides(self) -> tuple[str, ...]:
+        """The sides a sample can draw (``both``: right and left)."""
+        return ("right", "left") if self.side == "both" else (self.side,)
 
 
 @dataclass
@@ -221,26 +153,6 @@ class AppearanceConfig:
 
 
 @dataclass
-class PostConfig:
-    """Post effects on the RGB image only, recorded in ``attributes.post`` (:mod:`synth.scene.post`).
-
-    Attributes:
-        blur_prob, motion_prob, noise_prob, jpeg_prob: probabilities of a whole-image soft-focus
-            blur, a linear motion blur, sensor noise and JPEG compression.
-        dof_prob: probability of thin-lens depth of field focused on the hand (computed from the
-            exact depth pass: the background and far fingers blur by their circle of confusion).
-        dof_f_number: (min, max) 35 mm-equivalent f-number, drawn log-uniformly.
-    """
-
-    blur_prob: float = 0.1
-    motion_prob: float = 0.05
-    noise_prob: float = 0.3
-    jpeg_prob: float = 0.3
-    dof_prob: float = 0.3
-    dof_f_number: tuple[float, float] = (1.4, 11.0)
-
-
-@dataclass
 class PropsConfig:
     """Held objects (:mod:`synth.props`): the hand holds a procedural prop in a fitted grasp.
 
@@ -252,10 +164,10 @@ class PropsConfig:
             :mod:`synth.props.holding`).
         fraction: fraction of the other samples (signs, emblems, counting...) whose hand holds an
             object, in a fitted grasp that replaces the drawn pose (default 0.1). With both
-            defaults about 0.36 of the default job's samples hold an object
+            defaults 0.39 of the default job's samples hold an object
             (``benchmarks/bench_holding.py``); both 0 gives the samples of a job without props.
-            Drawn per sample from its own stream ``SeedSequence([seed, i, 2])``, independent of
-            the rest of the sample.
+            Drawn per sample from its own stream ``props`` (:mod:`synth.rng`), independent of the
+            rest of the sample.
         names: props to draw from (empty: all of :data:`synth.props.PROP_NAMES`).
     """
 
@@ -268,7 +180,7 @@ class PropsConfig:
 class AccessoriesConfig:
     """Worn accessories (:mod:`synth.scene.accessories`), natural planning only.
 
-    Drawn per sample from its own stream ``SeedSequence([seed, i, 3])``, so the rest of the
+    Drawn per sample from its own stream ``accessories`` (:mod:`synth.rng`), so the rest of the
     sample does not depend on these probabilities; all 0 gives exactly the samples of a job
     without accessories. Accessories get part ids after the held objects (16 + n_objects + k).
 
@@ -291,16 +203,29 @@ class AccessoriesConfig:
 
 
 @dataclass
+class DefectsConfig:
+    """Malformed-hand defect twins (:mod:`synth.defects`).
+
+    Attributes:
+        fraction: fraction of samples that also get a defect twin, rendered in the same scene
+            and written to ``OUT/twins/`` with the same id (0: none). Drawn per sample from its
+            own stream ``defects`` (:mod:`synth.rng`), so the correct samples never change.
+    """
+
+    fraction: float = 0.0
+
+
+@dataclass
 class OutputConfig:
     """What is written per sample.
 
     Attributes:
         save_mesh: also write ``mesh/ID.npz`` with the exact rendered geometry (world frame).
-        passes: passes to write among rgb, depth, parts, normals.
+        passes: passes to write (names in :data:`synth.passes.PASSES`; default all of them).
     """
 
     save_mesh: bool = False
-    passes: list[str] = field(default_factory=lambda: ["rgb", "depth", "parts", "normals"])
+    passes: list[str] = field(default_factory=lambda: list(PASSES))
 
 
 @dataclass
@@ -320,12 +245,13 @@ class JobConfig:
     out: str | None = None
     render: RenderConfig = field(default_factory=RenderConfig)
     hand: HandConfig = field(default_factory=HandConfig)
-    camera: CameraConfig = field(default_factory=CameraConfig)
+    camera: ViewpointConfig = field(default_factory=ViewpointConfig)
     lighting: LightingConfig = field(default_factory=LightingConfig)
     appearance: AppearanceConfig = field(default_factory=AppearanceConfig)
     post: PostConfig = field(default_factory=PostConfig)
     props: PropsConfig = field(default_factory=PropsConfig)
     accessories: AccessoriesConfig = field(default_factory=AccessoriesConfig)
+    defects: DefectsConfig = field(default_factory=DefectsConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
     version: int = CONFIG_VERSION
 
@@ -344,7 +270,7 @@ class JobConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict (JSON/YAML-safe, tuples as lists)."""
-        return _plain(dataclasses.asdict(self))
+        return to_jsonable(dataclasses.asdict(self))
 
     def replace(self, **changes: Any) -> JobConfig:
         """A validated copy with top-level fields replaced."""
@@ -387,28 +313,18 @@ class JobConfig:
                                    ("lighting.key_power", li.key_power, (0.0, 1e5))):
             need(lim[0] <= lo <= hi <= lim[1], key, f"must be (min, max) with {lim[0]} <= min <= max <= {lim[1]}")
         need(0.0 <= c.jitter <= 1.0, "camera.jitter", "must be in 0..1")
-        modes = ("mixed", "third_person", "egocentric", "selfie", "orbit")
-        need(c.mode in modes, "camera.mode", f"must be one of {', '.join(modes)}, got {c.mode!r}")
-        need(li.mode in ("natural", "basic"), "lighting.mode", f"must be natural or basic, got {li.mode!r}")
-        for k in ("table_prob", "table_rest_prob"):
-            v = getattr(li, k)
-            need(0.0 <= v <= 1.0, f"lighting.{k}", f"must be in 0..1, got {v}")
+        for key, section in (("camera", c), ("lighting", li), ("post", self.post)):  # the sections' own checks
+            try:
+                section.__post_init__()
+            except ValueError as exc:
+                raise ConfigError(_section_error(key, exc, section)) from exc
         a = self.appearance
         need(a.skin in ("monk", "basic"), "appearance.skin", f"must be monk or basic, got {a.skin!r}")
         need(len(a.monk_weights) == 10 and min(a.monk_weights) >= 0 and sum(a.monk_weights) > 0,
              "appearance.monk_weights", "must be 10 non-negative weights, not all zero")
         need(0.0 <= a.polish_prob <= 1.0, "appearance.polish_prob", "must be in 0..1")
         from synth.scene import lighting as _lighting
-        from synth.scene.post import PostConfig as _Post
-        from synth.scene.viewpoint import ViewpointConfig as _View
 
-        for key, build in (("camera", lambda: _View(**self.viewpoint_kwargs())),
-                           ("lighting", lambda: _lighting.LightingConfig(**self.lighting_kwargs())),
-                           ("post", lambda: _Post(**dataclasses.asdict(self.post)))):
-            try:
-                build()
-            except ValueError as exc:
-                raise ConfigError(f"{key}: {exc}") from exc
         for key, dirs, suffixes, what in (("lighting.hdri_dirs", li.hdri_dirs, _lighting.HDRI_SUFFIXES, "HDRI"),
                                           ("lighting.background_dirs", li.background_dirs, _lighting.IMAGE_SUFFIXES,
                                            "background")):
@@ -423,35 +339,15 @@ class JobConfig:
         need(0.0 <= self.props.fraction <= 1.0, "props.fraction", f"must be in 0..1, got {self.props.fraction}")
         need(0.0 <= self.props.grasp_fraction <= 1.0, "props.grasp_fraction",
              f"must be in 0..1, got {self.props.grasp_fraction}")
+        need(0.0 <= self.defects.fraction <= 1.0, "defects.fraction", f"must be in 0..1, got {self.defects.fraction}")
         unknown = [n for n in self.props.names if n not in _PROPS]
         need(not unknown, "props.names", f"unknown prop(s) {', '.join(map(str, unknown))}; choose from {', '.join(_PROPS)}")
 
         for k, v in self.accessories.probs().items():
             need(0.0 <= v <= 1.0, f"accessories.{k}_prob", f"must be in 0..1, got {v}")
 
-        bad = [p for p in self.output.passes if p not in ("rgb", "depth", "parts", "normals")]
-        need(not bad, "output.passes", f"unknown pass(es) {', '.join(bad)}; choose from rgb, depth, parts, normals")
-
-    # ---- sampler configs -----------------------------------------------------------------
-    def viewpoint_kwargs(self) -> dict[str, Any]:
-        """Arguments of :class:`synth.scene.viewpoint.ViewpointConfig` for this job."""
-        c = self.camera
-        weights = {"third_person": c.third_person, "egocentric": c.egocentric, "selfie": c.selfie}
-        if c.mode in weights:
-            weights = {c.mode: 1.0}
-        return {"modes": weights, "fraction": tuple(c.fraction), "focal_mm": tuple(c.focal_mm),
-                "allow_truncation": c.allow_truncation}
-
-    def lighting_kwargs(self) -> dict[str, Any]:
-        """Arguments of :class:`synth.scene.lighting.LightingConfig` for this job."""
-        li = self.lighting
-        return {"env_weights": {"hdri": li.hdri, "sky": li.sky, "studio": li.studio},
-                "hdri_strength": tuple(li.hdri_strength), "hdri_dirs": tuple(li.hdri_dirs),
-                "n_lights": tuple(li.n_lights), "kelvin": tuple(li.kelvin), "light_power": tuple(li.light_power),
-                "background_weights": {"environment": li.bg_environment, "solid": li.bg_solid,
-                                       "gradient": li.bg_gradient, "noise": li.bg_noise, "image": li.bg_image,
-                                       "bokeh": li.bg_bokeh, "room": li.bg_room},
-                "background_dirs": tuple(li.background_dirs), "table_prob": li.table_prob}
+        bad = [p for p in self.output.passes if p not in PASSES]
+        need(not bad, "output.passes", f"unknown pass(es) {', '.join(bad)}; choose from {', '.join(PASSES)}")
 
 
 # ---- YAML and overrides -----------------------------------------------------------------
@@ -512,7 +408,24 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         where = f" in {prefix}" if prefix else ""
         raise ConfigError(f"unknown config key(s){where}: {', '.join(unknown)}; expected {', '.join(sorted(names))}")
     kw = {k: _coerce(hints[k], v, f"{prefix}{k}") for k, v in data.items()}
-    return cls(**kw)
+    try:
+        return cls(**kw)
+    except ConfigError:
+        raise
+    except ValueError as exc:  # a section's own checks (__post_init__)
+        raise ConfigError(_section_error(prefix.rstrip(".") or "config", exc, cls)) from exc
+
+
+def _section_error(key: str, exc: Exception, section: Any = None) -> str:
+    """``key.field ...`` when the section's message starts with one of its field names, else
+    ``key: message``."""
+    msg = str(exc)
+    if msg.startswith(f"{key}."):
+        return msg
+    first = msg.split(" ", 1)[0].rstrip(":")
+    if section is not None and first in {f.name for f in dataclasses.fields(section)}:
+        return f"{key}.{msg}"
+    return f"{key}: {msg}"
 
 
 def _coerce(tp: Any, v: Any, key: str) -> Any:
@@ -554,11 +467,3 @@ def _coerce(tp: Any, v: Any, key: str) -> Any:
             raise ConfigError(f"{key}: expected a string, got {v!r}")
         return v
     return v
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    return x

@@ -22,6 +22,7 @@ import numpy as np
 from synth.dataset.imageio import read_image
 from synth.dataset.layout import LABEL_KEY, check_entry_paths, read_dataset_json, read_manifest, safe_member_path
 from synth.dataset.splits import parse_splits, split_of
+from synth.passes import PASSES
 
 #: Label fields returned as numpy arrays, with their dtype.
 ARRAY_FIELDS: dict[str, Any] = {
@@ -152,13 +153,14 @@ class HandDataset(Sequence[dict[str, Any]]):
                 for k, v in s.items():
                     if k in ("id", "label"):
                         continue
-                    if k == "rgb":
+                    how = PASSES[k].tensor if k in PASSES else None
+                    if how == "image":
                         out[k] = torch.from_numpy(np.ascontiguousarray(v.transpose(2, 0, 1))).float() / 255.0
-                    elif k == "depth":
+                    elif how == "map":
                         out[k] = torch.from_numpy(v)[None]
-                    elif k == "normals":
+                    elif how == "vector":
                         out[k] = torch.from_numpy(np.ascontiguousarray(v.transpose(2, 0, 1)))
-                    elif k == "parts":
+                    elif how == "index":
                         out[k] = torch.from_numpy(v.astype(np.int64))
                     else:
                         out[k] = torch.from_numpy(np.asarray(v))

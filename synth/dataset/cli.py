@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
+from synth.dataset.formats import FORMATS
+
 logger = logging.getLogger(__name__)
 
-FORMATS = ("coco", "webdataset", "parquet", "controlnet", "freihand")
 CONDITIONINGS = ("depth", "skeleton", "parts")
 
 
@@ -81,7 +82,8 @@ def validate_cmd(dataset: str, no_decode: bool, workers: int | None, max_errors:
 
 @click.command("package")
 @click.argument("dataset", type=click.Path(file_okay=False, path_type=str))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), required=True, help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(list(FORMATS)), required=True,
+              help="Output format: " + "; ".join(f"{f.name}: {f.summary}" for f in FORMATS.values()) + ".")
 @click.option("--out", "out", type=click.Path(path_type=str), required=True, help="Output directory.")
 @click.option(
     "--split",
@@ -103,7 +105,7 @@ def validate_cmd(dataset: str, no_decode: bool, workers: int | None, max_errors:
               help="Keep only samples whose merged realism rating is >= R (unrated samples are left out).")  # fmt: skip
 def package_cmd(dataset: str, fmt: str, out: str, split: str, conditioning: str, shard_size: int,
                 force: bool, skip_invalid: bool, exclude_rejected: bool, min_rating: float | None) -> None:  # fmt: skip
-    """Package DATASET as coco, webdataset, parquet, controlnet or freihand into --out."""
+    """Package DATASET into --out in one of the formats of --format."""
     from synth.dataset.layout import DatasetError
     from synth.dataset.package import package
     from synth.dataset.splits import parse_splits

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from synth.passes import PASSES
+
 logger = logging.getLogger(__name__)
 
 DATASET_FORMAT_VERSION = 1
@@ -36,12 +38,10 @@ DATASET_JSON = "dataset.json"
 MANIFEST = "manifest.jsonl"
 LABEL_KEY = "label"
 
-#: Directory and extension of each known per-sample file kind.
+#: Directory and extension of each known per-sample file kind: the image passes
+#: (:data:`synth.passes.PASSES`), the mesh and the label.
 KINDS: dict[str, tuple[str, str]] = {
-    "rgb": ("rgb", ".png"),
-    "depth": ("depth", ".exr"),
-    "parts": ("parts", ".png"),
-    "normals": ("normals", ".exr"),
+    **{p.name: (p.folder, p.extension) for p in PASSES.values()},
     "mesh": ("mesh", ".npz"),
     LABEL_KEY: ("labels", ".json"),
 }
@@ -56,11 +56,7 @@ CONVENTIONS: dict[str, str] = {
     "keypoint's surface proxy against the rendered depth in a 3x3 window (exact definition and "
     "tolerance in dataset.json 'visibility'; per-keypoint surface radii in the label's "
     "keypoint_surface_radius), else 0",
-    "depth": "planar z in the camera frame, metres, float32 OpenEXR (single channel), 0 where no surface",
-    "parts": "uint8 PNG: 0 background, 1 forearm, 2 palm, 3 thumb, 4 index, 5 middle, 6 ring, "
-    "7 pinky; ids >= 16 reserved for objects and accessories",
-    "normals": "unit vectors in the camera frame, float32 OpenEXR, x,y,z stored as R,G,B",
-    "rgb": "8-bit sRGB PNG",
+    **{p.name: p.convention for p in PASSES.values()},
     "mesh": "npz with the exact rendered vertices (world frame, metres) and faces",
     "handedness": "'right' / 'left' of the person (not the mirrored-selfie convention)",
     "bbox": "[x0, y0, x1, y1] integer pixel indices with exclusive end (parts[y0:y1, x0:x1] holds the hand's rendered pixels)",

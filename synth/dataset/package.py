@@ -1,7 +1,7 @@
 """``synth package``: turn a dataset directory into a training-ready format.
 
-Formats (each in :mod:`synth.dataset.formats`): ``coco``, ``webdataset``, ``parquet``,
-``controlnet``, ``freihand``. Splits are deterministic by id hash (:mod:`synth.dataset.splits`).
+Formats: :data:`synth.dataset.formats.FORMATS` (one module each in :mod:`synth.dataset.formats`).
+Splits are deterministic by id hash (:mod:`synth.dataset.splits`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from synth.dataset.formats import FORMATS
 from synth.dataset.layout import DatasetError
 from synth.dataset.splits import assign
 
@@ -109,26 +110,17 @@ def package(
             raise DatasetError("no samples left after --exclude-rejected / --min-rating")
     if not len(ds):
         raise DatasetError(f"{root} holds no complete samples")
-    need = {"coco": ("rgb",), "controlnet": ("rgb",), "freihand": ("rgb",)}.get(fmt, ())
-    if fmt == "controlnet" and options.get("conditioning") in ("depth", "parts"):
-        need = ("rgb", str(options["conditioning"]))
-    for kind in need:
+    info = FORMATS.get(fmt)
+    if info is None:
+        raise DatasetError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+    for kind in info.needed_passes(options):
         lacking = [i for i in ds.ids if kind not in ds.entries[i].files]
         if lacking:
             raise DatasetError(f"{fmt} needs the {kind} pass, which {len(lacking)} sample(s) lack (e.g. id {lacking[0]})")
     by_split = assign(ds.ids, splits)
-    if fmt == "coco":
-        from synth.dataset.formats.coco import write_coco as writer
-    elif fmt == "webdataset":
-        from synth.dataset.formats.wds import write_webdataset as writer
-    elif fmt == "parquet":
-        from synth.dataset.formats.parquet import write_parquet as writer
-    elif fmt == "controlnet":
-        from synth.dataset.formats.controlnet import write_controlnet as writer
-    elif fmt == "freihand":
-        from synth.dataset.formats.freihand import write_freihand as writer
-    else:
-        raise DatasetError(f"unknown format {fmt!r}")
+    if info.needs_twins and not (ds.root / "twins" / "manifest.jsonl").is_file():
+        raise DatasetError(f"--format {fmt} needs defect twins ({root}/twins): render with --defects-fraction")
+    writer = info.writer()
     out_p = prepare_out(out, force)
     tmp = staging_dir(out_p)
     try:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from synth.dataset.layout import DatasetError, ManifestEntry, atomic_write, read_dataset_json, read_manifest, safe_member_path
+from synth.geometry import palm_normal
 from synth.hand.keypoints import KEYPOINT_NAMES
 
 logger = logging.getLogger(__name__)
@@ -82,10 +83,7 @@ def hand_view_angles(label: dict[str, Any]) -> tuple[float, float] | None:
         return None
     cam = -M[:3, :3].T @ M[:3, 3]
     y = kp[9] - kp[0]
-    n = np.cross(kp[5] - kp[0], kp[17] - kp[0])
-    if label.get("handedness") == "left":
-        n = -n
-    z = n  # (index MCP - wrist) x (pinky MCP - wrist) points out of a right palm
+    z = palm_normal(kp, "left" if label.get("handedness") == "left" else "right")
     y_n = np.linalg.norm(y)
     if y_n < 1e-9 or np.linalg.norm(z) < 1e-12:
         return None

@@ -37,6 +37,8 @@ from synth.dataset.layout import (
     stem,
     verify_sample,
 )
+from synth.geometry import project_camera, transform
+from synth.passes import HAND_PART_MAX, PASSES
 
 logger = logging.getLogger(__name__)
 
@@ -293,7 +295,7 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
             errs.append("world_to_cam has a reflection (det < 0)")
     if {"world_to_cam", "keypoints_3d_world", "keypoints_3d_cam"} <= a.keys():
         M = a["world_to_cam"]
-        pc = a["keypoints_3d_world"] @ M[:3, :3].T + M[:3, 3]
+        pc = transform(a["keypoints_3d_world"], M)
         err = float(np.abs(pc - a["keypoints_3d_cam"]).max())
         if err > TOL_3D_M:
             errs.append(f"keypoints_3d_cam differ from world_to_cam @ keypoints_3d_world by {err:.3g} m")
@@ -302,9 +304,7 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
         if (pc[:, 2] <= 0).any():
             errs.append(f"keypoints behind the camera: {np.nonzero(pc[:, 2] <= 0)[0].tolist()}")
         else:
-            uvw = pc @ a["K"].T
-            uv = uvw[:, :2] / uvw[:, 2:3]
-            err = float(np.abs(uv - a["keypoints_2d"]).max())
+            err = float(np.abs(project_camera(pc, a["K"]) - a["keypoints_2d"]).max())
             if err > TOL_2D_PX:
                 errs.append(f"keypoints_2d differ from the projection of keypoints_3d_cam by K by {err:.3g} px")
     if "visibility" in a:
@@ -393,18 +393,15 @@ def check_images(
     """Pixel checks of decoded images against the label (sizes, dtypes, depth vs visibility)."""
     errs: list[str] = []
     W, H = (int(x) for x in a["image_size"])
-    expect = {"rgb": (np.uint8, 3), "depth": (np.float32, 0), "parts": (np.uint8, 0), "normals": (np.float32, 3)}
     for kind, img in images.items():
         rel = e.files[kind]
         if img.shape[:2] != (H, W):
             errs.append(f"{rel}: size {img.shape[1]}x{img.shape[0]}, label image_size is {W}x{H}")
             continue
-        if kind in expect:
-            dtype, ch = expect[kind]
+        if kind in PASSES and not PASSES[kind].matches(img):
             got_ch = img.shape[2] if img.ndim == 3 else 0
-            if img.dtype != dtype or (got_ch != ch and not (kind == "rgb" and got_ch == 4)):
-                errs.append(f"{rel}: {img.dtype} with {got_ch or 1} channel(s), expected {np.dtype(dtype)}")
-                continue
+            errs.append(f"{rel}: {img.dtype} with {got_ch or 1} channel(s), expected {PASSES[kind].dtype}")
+            continue
         if img.dtype.kind == "f" and not np.all(np.isfinite(img)):
             errs.append(f"{rel}: non-finite values")
     depth = images.get("depth")
@@ -444,6 +441,12 @@ def check_images(
             hand = parts > 0
             if hand.any() and (depth[hand] <= 0).mean() > 0.05:
                 errs.append(f"{e.files['parts']}: {100 * (depth[hand] <= 0).mean():.0f}% of hand pixels have no depth")
+    inst = images.get("instance")
+    if inst is not None and parts is not None and inst.shape == parts.shape == (H, W):
+        hand = (parts >= 1) & (parts <= HAND_PART_MAX)
+        if ((inst > 0) != hand).any():
+            errs.append(f"{e.files['instance']}: {int(((inst > 0) != hand).sum())} pixel(s) disagree with the hand "
+                        "parts (1..7) of the part mask")
     normals = images.get("normals")
     if normals is not None and normals.shape == (H, W, 3) and depth is not None and depth.shape == (H, W):
         n = np.linalg.norm(normals[depth > 0], axis=-1)

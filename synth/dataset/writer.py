@@ -70,6 +70,8 @@ from synth.dataset.layout import (
     sha256_file,
 )
 from synth.dataset.lock import DirectoryLock, job_fingerprint
+from synth.jsonable import to_jsonable
+from synth.passes import PASSES
 
 logger = logging.getLogger(__name__)
 
@@ -87,21 +89,6 @@ DEFAULT_RESUME_IGNORED_KEYS: tuple[str, ...] = (
     # Performance-only render knobs: they change how fast, not what is rendered.
     "render.threads", "render.persistent_data", "render.recycle_after",
 )  # fmt: skip
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Convert numpy arrays/scalars (recursively) to plain JSON types."""
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, Path):
-        return str(obj)
-    return obj
 
 
 def label_bytes(label: Mapping[str, Any]) -> bytes:
@@ -418,9 +405,9 @@ class DatasetWriter:
 
         Args:
             sample_id: integer id >= 0.
-            images: ``"rgb"`` (H, W, 3) uint8 -> PNG; ``"depth"`` (H, W) float32 metres -> EXR;
-                ``"parts"`` (H, W) uint8 -> PNG; ``"normals"`` (H, W, 3) float32 -> EXR; any other
-                key: integer arrays -> PNG, float arrays -> EXR, in a folder of that name.
+            images: the passes of :data:`synth.passes.PASSES` by name (dtype, channels and codec
+                from there); any other key: integer arrays -> PNG, float arrays -> EXR, in a
+                folder of that name.
             label: the per-sample label (JSON-able; numpy arrays allowed). ``label["files"]`` is
                 filled here with the relative path of every file, ``"label"`` included.
             extra_files: already encoded files, e.g. ``{"mesh": npz_bytes}`` -> ``mesh/ID.npz``;
@@ -434,7 +421,7 @@ class DatasetWriter:
             raise ValueError(f"sample {sample_id}: images have different sizes {sorted(sizes)}")
         files: dict[str, str] = {}
         for k, a in arrays.items():
-            ext = ".exr" if np.issubdtype(a.dtype, np.floating) else ".png"
+            ext = PASSES[k].extension if k in PASSES else ".exr" if np.issubdtype(a.dtype, np.floating) else ".png"
             files[k] = rel_path(k, sample_id, ext)
         extras: dict[str, bytes] = {}
         for k, data in (extra_files or {}).items():
@@ -523,10 +510,8 @@ class DatasetWriter:
     ) -> None:
         blobs: dict[str, bytes] = {}
         for k, a in arrays.items():
-            if k in ("depth", "normals"):
-                blobs[k] = encode_exr(a)
-            elif k in ("rgb", "parts"):
-                blobs[k] = encode_png(a)
+            if k in PASSES:
+                blobs[k] = (encode_exr if PASSES[k].codec == "exr" else encode_png)(a)
             else:
                 blobs[k] = encode_image(a)[0]
         blobs.update(extras)
@@ -567,19 +552,7 @@ def _check_image(key: str, a: np.ndarray) -> np.ndarray:
     a = np.asarray(a)
     if a.ndim not in (2, 3) or a.shape[0] == 0 or a.shape[1] == 0:
         raise ValueError(f"image {key!r} must be (H, W) or (H, W, C), got shape {a.shape}")
-    if key == "rgb" and (a.dtype != np.uint8 or a.ndim != 3 or a.shape[2] not in (3, 4)):
-        raise ValueError(f"image 'rgb' must be (H, W, 3) uint8, got {a.shape} {a.dtype}")
-    if key == "parts" and (a.dtype != np.uint8 or a.ndim != 2):
-        raise ValueError(f"image 'parts' must be (H, W) uint8, got {a.shape} {a.dtype}")
-    if key == "depth":
-        if a.ndim != 2 or not np.issubdtype(a.dtype, np.floating):
-            raise ValueError(f"image 'depth' must be (H, W) float metres, got {a.shape} {a.dtype}")
-        a = a.astype(np.float32, copy=False)
-    if key == "normals":
-        if a.ndim != 3 or a.shape[2] != 3 or not np.issubdtype(a.dtype, np.floating):
-            raise ValueError(f"image 'normals' must be (H, W, 3) float, got {a.shape} {a.dtype}")
-        a = a.astype(np.float32, copy=False)
-    return a
+    return PASSES[key].check(a) if key in PASSES else a
 
 
 def npz_bytes(**arrays: np.ndarray) -> bytes:

@@ -125,6 +125,11 @@ def _run_shard_cli(cfg: JobConfig, ids: range, threads: int | None) -> None:
     n = len(stats.written)
     click.echo(f"wrote {n} samples to {cfg.out} ({len(stats.skipped)} already complete) in {stats.seconds:.1f} s"
                f" ({n / stats.seconds if stats.seconds > 0 else 0.0:.2f} samples/s)")
+    if stats.failed:
+        ids_ = sorted(stats.failed)
+        raise click.ClickException(f"{len(ids_)} sample(s) failed ({', '.join(map(str, ids_[:10]))}"
+                                   f"{', ...' if len(ids_) > 10 else ''}); reasons in {cfg.out}/failures.jsonl, "
+                                   "a re-run retries them")
 
 
 def _run_ray_cli(cfg: JobConfig, ids: range, options: Mapping[str, Any]) -> None:

@@ -22,6 +22,7 @@ class ShardStats:
 
     written: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
     seconds: float = 0.0
 
 
@@ -53,6 +54,7 @@ def render_ids(
             if progress is not None:
                 progress(i)
         stats.written = worker.render_ids([i for i in ids if i not in done], progress=progress)
+        stats.failed = dict(worker.failed)
     finally:
         worker.close()
     stats.seconds = time.perf_counter() - t0

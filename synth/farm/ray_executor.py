@@ -132,6 +132,10 @@ class RenderActor:
         if skip and progress is not None:
             progress.report.remote(key, n[0])
         written = self.worker.render_ids(ids, skip=skip, progress=tick, before_sample=self.before_sample)
+        failed = {i: r for i, r in self.worker.failed.items() if i in set(ids)}
+        if failed:  # recorded in failures.jsonl by the worker; a Ray job still stops at once (one line)
+            i = min(failed)
+            raise RuntimeError(f"sample {i} failed: {failed[i]} (see failures.jsonl)")
         return {"written": written, "skipped": sorted(skip), "pid": os.getpid(),
                 "samples": self.worker.samples_rendered, "rss_mb": rss_mb()}
 
@@ -209,7 +213,7 @@ def run_ray(
     """
     from synth._lazy import require
     from synth.dataset.layout import scan_manifest
-    from synth.render.job import dataset_meta
+    from synth.dataset.meta import dataset_meta
 
     ray = require("ray")
     if not cfg.out:

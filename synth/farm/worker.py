@@ -173,10 +173,13 @@ class RenderWorker:
 
     def __init__(self, cfg: JobConfig, threads: int | None = None, device: str | None = None, in_process_recycle: bool = True,
                  only_ids: Collection[int] | None = None):
-        from synth.render.job import RenderSession, dataset_meta
+        from synth.dataset.meta import dataset_meta
+        from synth.render.job import RenderSession
 
         if not cfg.out:
             raise ValueError("the job has no output directory (out)")
+        if cfg.defects.fraction > 0:  # OUT/twins is written by run_job only (synth.defects.twin)
+            raise ValueError("defects.fraction: defect twins are rendered by plain runs only, not by farm workers")
         self.cfg = cfg
         changes: dict[str, Any] = {}
         if threads is not None:
@@ -194,6 +197,8 @@ class RenderWorker:
             self.writer = SharedDirWriter(cfg.out, dataset_meta(cfg), resume=True, only_ids=only_ids)
         self.samples_rendered = 0
         self.render_seconds = 0.0
+        #: ``{id: one-line reason}`` of the samples that failed (also in ``failures.jsonl``).
+        self.failed: dict[int, str] = {}
 
     def completed_ids(self) -> set[int]:
         """Ids complete in the output directory when this worker started, plus its own."""
@@ -229,10 +234,23 @@ class RenderWorker:
                     before_sample(i)
                 set_blas_threads(1)  # also BLAS libraries loaded since (e.g. scipy's)
                 t = time.perf_counter()
-                s = self.session.render(i)
-                self.render_seconds += time.perf_counter() - t
+                try:
+                    s = self.session.render(i)
+                    images, extra = self.session.files(s)
+                except (KeyboardInterrupt, MemoryError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - contained: recorded in failures.jsonl, the shard goes on
+                    from synth.render.job import append_failure, one_line
+
+                    reason = one_line(exc)
+                    logger.error("sample %d failed: %s", i, reason)
+                    self.failed[i] = reason
+                    append_failure(self.writer.root, i, reason)
+                    self.session.reset()
+                    continue
+                finally:
+                    self.render_seconds += time.perf_counter() - t
                 self.samples_rendered += 1
-                images, extra = self.session.files(s)
                 self.writer.write_sample(i, images, s.label, extra)
                 written.append(i)
                 if progress is not None:

@@ -26,6 +26,7 @@ import logging
 
 import numpy as np
 
+from synth.geometry import vertex_normals
 from synth.gestures.skeleton import Skeleton
 
 logger = logging.getLogger(__name__)
@@ -191,17 +192,6 @@ def colliding_pairs(skel: Skeleton, pose_deg: np.ndarray, tolerance: float = DEF
 #: Part ids (synth.hand.rig.PART_IDS) of the palm and of thumb..pinky.
 PALM_PART = 2
 FINGER_PARTS = (3, 4, 5, 6, 7)
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals ``(V, 3)`` of a triangle mesh."""
-    v = np.asarray(vertices, dtype=np.float64)
-    tri = v[faces]
-    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, faces[:, k], fn)
-    return vn / np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
 
 
 def winding_numbers(points: np.ndarray, triangles: np.ndarray, chunk: int = 128) -> np.ndarray:

@@ -32,6 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from synth.geometry import palm_normal
 from synth.hand import anatomy
 
 logger = logging.getLogger(__name__)
@@ -119,11 +120,6 @@ def hand_frame(keypoints: np.ndarray, side: str) -> tuple[np.ndarray, np.ndarray
     # palmar for the mirror-image left hand.
     z = -np.cross(x, y) if side == "right" else np.cross(x, y)
     return o, np.stack([x, y, z])
-
-
-def palm_normal(keypoints: np.ndarray, side: str) -> np.ndarray:
-    """Unit palm normal ``(3,)`` (pointing out of the palm) in the keypoints' frame."""
-    return hand_frame(keypoints, side)[1][2]
 
 
 def palm_facing(normal_cam: np.ndarray) -> str:
@@ -398,3 +394,38 @@ def describe(
 
 def _cap(s: str) -> str:
     return s[:1].upper() + s[1:]
+
+
+def caption_styles(label: Mapping[str, object]) -> dict[str, str]:
+    """Three caption styles of a labelled sample, from its ``caption`` and ``attributes``:
+
+    * ``short``: one noun phrase, e.g. ``"a right hand making an OK sign"``, ``"a left hand
+      holding a white mug"``, ``"a right hand with the palm facing the camera"``;
+    * ``detailed``: the sample's caption (:func:`describe`);
+    * ``tags``: comma-separated tags, e.g. ``"hand, right hand, OK sign, palm facing camera,
+      light brown skin, soft daylight"``.
+    """
+    attrs = label.get("attributes") or {}
+    assert isinstance(attrs, Mapping)
+    side = str(attrs.get("handedness") or label.get("handedness") or "right")
+    gest = attrs.get("gesture") if attrs.get("gesture_recognised") else None
+    gwords = None
+    if gest:
+        gwords = _gesture_words(str(gest)).removesuffix(" pose").removesuffix(" handshape")
+    short = f"a {side} hand"
+    if attrs.get("held_object"):
+        short += f" holding {str(attrs['held_object']).split(' between ')[0].split(' by ')[0]}"
+    elif gwords:
+        short += f" making {gwords}"
+    elif attrs.get("palm_facing"):
+        short += f" with the palm facing {attrs['palm_facing']}"
+    tags = ["hand", f"{side} hand"]
+    if gwords:
+        tags.append(gwords.split(" ", 1)[1] if gwords.startswith(("a ", "an ", "the ")) else gwords)
+    if attrs.get("palm_facing"):
+        tags.append(f"palm facing {attrs['palm_facing']}")
+    for key in ("skin_tone", "lighting", "background", "camera_mode"):
+        v = attrs.get(key)
+        if isinstance(v, str) and v:
+            tags.append(f"{v} skin" if key == "skin_tone" else f"{v.replace('_', '-')} view" if key == "camera_mode" else v)
+    return {"short": short, "detailed": str(label.get("caption") or ""), "tags": ", ".join(tags)}

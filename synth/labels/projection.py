@@ -7,23 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from synth.geometry import project_camera, project_points
+from synth.geometry import transform as to_camera
 
-def to_camera(points_world: np.ndarray, world_to_cam: np.ndarray) -> np.ndarray:
-    """``(N, 3)`` world points (metres) -> ``(N, 3)`` camera-frame points (metres)."""
-    p = np.asarray(points_world, dtype=np.float64)
-    return p @ world_to_cam[:3, :3].T + world_to_cam[:3, 3]
-
-
-def project_camera(points_cam: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """``(N, 3)`` camera-frame points -> ``(N, 2)`` pixel coordinates (points must have z > 0)."""
-    p = np.asarray(points_cam, dtype=np.float64)
-    uvw = p @ np.asarray(K, dtype=np.float64).T
-    return uvw[:, :2] / uvw[:, 2:3]
-
-
-def project_points(points_world: np.ndarray, K: np.ndarray, world_to_cam: np.ndarray) -> np.ndarray:
-    """``(N, 3)`` world points -> ``(N, 2)`` pixels; equals ``cv2.projectPoints`` without distortion."""
-    return project_camera(to_camera(points_world, world_to_cam), K)
+__all__ = ["blender_ndc_to_pixels", "in_frame", "project_camera", "project_points", "rvec_tvec", "to_camera"]
 
 
 def rvec_tvec(world_to_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,4 @@
-"""Assembly of the per-sample label (``labels/ID.json``, schema version 1), pure numpy.
+"""Assembly of the per-sample label (``labels/ID.json``, schema version 2), pure numpy.
 
 Everything here is computed from explicit inputs (the spec, the posed hand, the rendered depth
 and part mask), never read back from a renderer's scene, so it is testable without Blender.
@@ -16,7 +16,10 @@ from synth.labels.projection import project_camera, to_camera
 from synth.labels.visibility import DEPTH_TOLERANCE_M, surface_radius, visibility
 from synth.scene.spec import SampleSpec
 
-LABEL_SCHEMA_VERSION = 1
+#: Version of the label schema (2: ``render`` records the colour pipeline as applied:
+#: ``view_transform``, ``tone_mapping``, ``exposure_stops``). The keypoint schema has its own
+#: version (``keypoint_schema_version``).
+LABEL_SCHEMA_VERSION = 2
 #: Largest hand part id (1 forearm .. 7 pinky); ids >= 16 are held objects.
 HAND_PART_MAX = 7
 
@@ -28,15 +31,6 @@ VISIBILITY_DEFINITION = (
     f"{DEPTH_TOLERANCE_M * 1000:g} mm, where z is the keypoint's camera depth and rho its distance to "
     "the nearest mesh vertex (0 for fingertips, which are surface vertices); else 0"
 )
-
-
-def palm_normal(keypoints: np.ndarray, side: str) -> np.ndarray:
-    """``(3,)`` unit normal out of the palm, from wrist, index MCP and pinky MCP keypoints
-    ``(21, 3)`` in any frame (same frame out)."""
-    a = keypoints[5] - keypoints[0]
-    b = keypoints[17] - keypoints[0]
-    n = np.cross(a, b) * (1.0 if side == "right" else -1.0)
-    return n / max(float(np.linalg.norm(n)), 1e-12)
 
 
 def keypoint_geometry(

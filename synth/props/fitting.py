@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import trimesh
 
+from synth.geometry import vertex_normals
 from synth.hand import anatomy, skinning
 from synth.hand.rig import PART_IDS, HandRig
 from synth.props.grasps import (
@@ -192,14 +193,6 @@ def shaped_rig(rig: HandRig, shape: np.ndarray) -> HandRig:
 
 
 # ---- small geometry helpers ---------------------------------------------------------------------
-
-
-def _vertex_normals(V: np.ndarray, F: np.ndarray) -> np.ndarray:
-    fn = np.cross(V[F[:, 1]] - V[F[:, 0]], V[F[:, 2]] - V[F[:, 0]])
-    n = np.zeros_like(V)
-    for k in range(3):
-        np.add.at(n, F[:, k], fn)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
 def _rodrigues(w: np.ndarray) -> np.ndarray:
@@ -729,7 +722,7 @@ def fit_grasp(
         prob.region_mask[reg] = True
     posed0 = skinning.forward(rig_s, None, pose0)
     V0 = posed0.vertices
-    normals = _vertex_normals(V0, hand_rig.faces)
+    normals = vertex_normals(V0, hand_rig.faces)
     if handle is not None:
         prob.contact_prims = tuple(prop.primitives[handle:])
         starts = _handle_poses(prop, handle, V0, normals, regions, rng, cfg.n_starts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import click
 
@@ -20,7 +21,56 @@ _OPTION_KEYS = {
     "hdri_dir": "lighting.hdri_dirs", "background_dir": "lighting.background_dirs",
     "allow_truncation": "camera.allow_truncation", "camera_mode": "camera.mode",
     "props": "props.names", "props_fraction": "props.fraction",
+    "defects_fraction": "defects.fraction",
 }  # fmt: skip
+
+
+#: ``--help`` sections of ``synth render``: option name -> section (others: "Other").
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Output": ("out", "save_mesh", "no_resume", "force", "verify", "skip_bad_assets", "config", "overrides"),
+    "Content": ("count", "seed", "start", "side", "gestures", "props", "props_fraction", "defects_fraction"),
+    "Look": ("camera_mode", "allow_truncation", "hdri_dir", "background_dir"),
+    "Quality": ("resolution", "samples", "preset", "engine", "renderer", "device"),
+    "Scale-out": ("shard", "num_shards", "executor", "address", "workers", "cpus_per_worker", "gpus_per_worker",
+                  "chunk_size"),
+}
+
+
+class SectionedCommand(click.Command):
+    """A click command whose ``--help`` lists its options under :data:`SECTIONS` headings and
+    shows every default: options that override the job config show the config's default
+    (:class:`synth.config.JobConfig`, the one place defaults are defined)."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows: dict[str, list[tuple[str, str]]] = {name: [] for name in (*SECTIONS, "Other")}
+        where = {p: s for s, names in SECTIONS.items() for p in names}
+        for param in self.get_params(ctx):
+            rec = param.get_help_record(ctx)
+            if rec is not None:  # click puts a text default in parentheses: "[default: (8)]" -> "[default: 8]"
+                rec = (rec[0], re.sub(r"\[default: \((.*?)\)(;|\])", r"[default: \1\2", rec[1]))
+                rows[where.get(param.name or "", "Other")].append(rec)
+        for name, recs in rows.items():
+            if recs:
+                with formatter.section(f"{name} options"):
+                    formatter.write_dl(recs)
+
+
+def _config_defaults(command: click.Command) -> None:
+    """Show the job config's default of each option that maps to a config key."""
+    defaults = JobConfig().to_dict()
+    for param in command.params:
+        key = _OPTION_KEYS.get(param.name or "")
+        if key is None or key == "out" or not isinstance(param, click.Option) or param.is_flag:
+            continue
+        node: object = defaults
+        for part in key.split("."):
+            node = node[part]  # type: ignore[index]
+        if node in (None, [], ""):
+            node = {"props": "none", "gestures": "all", "samples": "from the preset"}.get(
+                param.name or "", "none")
+        elif isinstance(node, list):
+            node = ",".join(map(str, node))
+        param.show_default = str(node)
 
 
 def build_config(config: str | None, options: dict[str, object], overrides: tuple[str, ...]) -> JobConfig:
@@ -54,7 +104,7 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
     return apply_overrides(cfg, items + list(overrides))
 
 
-@click.command("render")
+@click.command("render", cls=SectionedCommand)
 @click.option("--out", type=click.Path(file_okay=False), help="Output dataset directory.")
 @click.option("--count", type=int, help="Number of samples.")
 @click.option("--seed", type=int, help="Job seed (sample i depends only on seed and i).")
@@ -80,15 +130,20 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
 @click.option("--props-fraction", type=click.FloatRange(0.0, 1.0),
               help="Fraction of samples holding an object (default 1 with --props, else props.fraction; "
                    "grasp gestures hold one by default: props.grasp_fraction).")
+@click.option("--defects-fraction", type=click.FloatRange(0.0, 1.0),
+              help="Fraction of samples that also get a malformed-hand twin in OUT/twins/ (synth.defects).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Dotted config override (repeatable).")
 @click.option("--no-resume", is_flag=True, default=False, help="Refuse a directory that already holds samples.")
 @click.option("--force", is_flag=True, default=False,
               help="Resume into a directory made by a different config (its complete samples are kept).")
+@click.option("--skip-bad-assets", is_flag=True, default=False,
+              help="Leave out HDRIs / background images that do not decode (warned, counted in dataset.json) "
+                   "instead of refusing the job.")
 @click.option("--verify", is_flag=True, default=False, help="On resume, also check the sha256 of existing samples (sizes always).")
 @farm_options
 def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bool, force: bool, verify: bool,
-                   **options: object) -> None:
+                   skip_bad_assets: bool, **options: object) -> None:
     """Render COUNT labelled samples into OUT (rgb, depth, parts, normals, labels).
 
     Sample i depends only on the job seed and i, so shards (--shard I/N, Slurm/Kubernetes array
@@ -100,13 +155,33 @@ def render_command(config: str | None, overrides: tuple[str, ...], no_resume: bo
         raise click.UsageError(str(exc)) from exc
     if not cfg.out:
         raise click.UsageError("--out is required (or 'out' in the --config file)")
+    if cfg.count < 1:
+        raise click.UsageError(f"--count must be >= 1, got {cfg.count}")
     # Plain runs go to run() below; --shard / array-job indices / --executor ray to the farm layer.
-    render_farm(cfg, options, resume=not no_resume, run_local=lambda c, r: run(c, r, force=force, verify=verify))
+    render_farm(cfg, options, resume=not no_resume,
+                run_local=lambda c, r: run(c, r, force=force, verify=verify, skip_bad_assets=skip_bad_assets))
 
 
-def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool = False) -> None:
+_config_defaults(render_command)
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for an expected failure; an ``OSError`` names its path."""
+    if isinstance(exc, OSError) and exc.filename and type(exc) in (OSError, PermissionError, FileNotFoundError,
+                                                                    IsADirectoryError, NotADirectoryError):
+        return f"cannot write {exc.filename}: {exc.strerror or exc}"
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool = False,
+        skip_bad_assets: bool = False) -> None:
     """Run a job with progress (a rich bar with samples/s and ETA on a terminal, periodic log
-    lines otherwise), turning expected failures into one-line errors."""
+    lines otherwise), turning expected failures into one-line errors.
+
+    Exit status: 0 when every sample is complete; 1 when samples failed (listed in
+    ``failures.jsonl``; a re-run retries them) or on an error; 130 / 143 when SIGINT / SIGTERM
+    stopped the job (the complete samples are kept; a re-run resumes)."""
     import sys
     import time
 
@@ -115,7 +190,7 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool =
     from synth.dataset.layout import DatasetError
     from synth.hand.rig import RigError
     from synth.render.blender.renderer import DeviceError
-    from synth.render.job import run_job
+    from synth.render.job import FAILURES_FILE, JobAborted, run_job
 
     try:
         if sys.stderr.isatty():
@@ -130,7 +205,8 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool =
                     done[0] += 1
                     bar.update(task, advance=1, rate=done[0] / max(time.perf_counter() - t0, 1e-9))
 
-                stats = run_job(cfg, progress=tick, resume=resume, force=force, verify=verify)
+                stats = run_job(cfg, progress=tick, resume=resume, force=force, verify=verify,
+                                skip_bad_assets=skip_bad_assets)
         else:  # farm logs: a plain line every 30 s
             t0 = last = time.perf_counter()
             done = [0]
@@ -145,13 +221,31 @@ def run(cfg: JobConfig, resume: bool = True, force: bool = False, verify: bool =
                     click.echo(f"rendered {done[0]}/{cfg.count} samples, {rate:.2f} samples/s, ETA {eta:.0f} s", err=True)
                     last = now
 
-            stats = run_job(cfg, progress=log_line, resume=resume, force=force, verify=verify)
-    except (DeviceError, DatasetError, RigError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+            stats = run_job(cfg, progress=log_line, resume=resume, force=force, verify=verify,
+                            skip_bad_assets=skip_bad_assets)
+    except (DeviceError, DatasetError, RigError, ValueError, OSError, JobAborted) as exc:
+        raise click.ClickException(error_line(exc)) from None
+    except KeyboardInterrupt:  # before the job's own handlers were installed (setup)
+        click.echo("interrupted before rendering started; nothing written", err=True)
+        sys.exit(130)
     n = len(stats.written)
     rate = n / stats.seconds if stats.seconds > 0 else 0.0
-    click.echo(f"wrote {n} samples to {cfg.out} ({len(stats.skipped)} already complete) "
-               f"in {stats.seconds:.1f} s ({rate:.2f} samples/s)")
+    summary = (f"wrote {n} samples to {cfg.out} ({len(stats.skipped)} already complete"
+               + (f", {len(stats.failed)} failed" if stats.failed else "")
+               + f") in {stats.seconds:.1f} s ({rate:.2f} samples/s)")
+    if stats.interrupted is not None:
+        import signal
+
+        name = signal.Signals(stats.interrupted).name
+        click.echo(f"{name}: stopped; {summary}; complete samples kept, re-run the command to resume", err=True)
+        sys.exit(128 + int(stats.interrupted))
+    if stats.failed:
+        ids = sorted(stats.failed)
+        shown = ", ".join(map(str, ids[:10])) + (", ..." if len(ids) > 10 else "")
+        click.echo(f"error: {summary}; samples {shown} failed (reasons in {cfg.out}/{FAILURES_FILE}; "
+                   "a re-run retries them)", err=True)
+        sys.exit(1)
+    click.echo(summary)
 
 
 def register(group: click.Group) -> None:

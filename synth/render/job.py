@@ -7,25 +7,37 @@ call. The renderers know nothing about the dataset writer; this module connects 
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import json
 import logging
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from synth import __version__
 from synth.config import JobConfig, RenderConfig
+from synth.dataset.mesh import mesh_arrays
+from synth.dataset.meta import dataset_meta
+from synth.geometry import palm_normal, transform
 from synth.hand.rig import HandRig
-from synth.labels.sample import VISIBILITY_DEFINITION, build_label, palm_normal
-from synth.labels.visibility import DEPTH_TOLERANCE_M
-from synth.render.types import HandMesh, Passes, face_parts_from_vertex_parts
-from synth.scene.plan import PoseSampler, free_pose, plan_sample, posed_world
+from synth.labels.attributes import appearance_attributes, caption_words
+from synth.labels.captions import describe
+from synth.labels.sample import build_label
+from synth.render.types import STANDARD_VIEW_TRANSFORM, HandMesh, Passes, face_parts_from_vertex_parts
+from synth.rng import stream
+from synth.scene.plan import PoseSampler, free_pose, plan_sample
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
+
+#: :attr:`Passes.info` keys that describe the colour pipeline: they go to the label's ``render``
+#: block, the rest of ``info`` (e.g. ``auto_exposure_stops``) to its attributes.
+RENDER_INFO_KEYS = ("view_transform", "tone_mapping", "exposure_stops")
 
 
 class Renderer(Protocol):
@@ -55,19 +67,17 @@ class JobStats:
 
     written: list[int] = field(default_factory=list)
     skipped: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    interrupted: int | None = None
     seconds: float = 0.0
     render_seconds: float = 0.0
-
-
-def sides_of(cfg: JobConfig) -> tuple[str, ...]:
-    return ("right", "left") if cfg.hand.side == "both" else (cfg.hand.side,)
 
 
 def load_rigs(cfg: JobConfig) -> dict[str, HandRig]:
     """The hand rig of every side the job can draw."""
     from synth.hand.models import load_model
 
-    return {s: load_model(cfg.hand.model, s) for s in sides_of(cfg)}
+    return {s: load_model(cfg.hand.model, s) for s in cfg.hand.sides}
 
 
 def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
@@ -105,22 +115,17 @@ def make_renderer(cfg: JobConfig, meshes: dict[str, HandMesh]) -> Renderer:
     return BlenderRenderer(cfg.render, meshes)
 
 
-def find_pose_sampler(gestures: list[str], pose_range: float = 0.6) -> PoseSampler | None:
-    """A pose sampler over the gesture library when ``synth.gestures.sampler`` provides
-    ``PoseSampler`` (variations, blends and natural random hands, collision-checked), else None
-    (the planner then draws free poses within the joint limits).
+def gesture_pose_sampler(gestures: list[str], pose_range: float = 0.6) -> PoseSampler:
+    """A pose sampler over the gesture library (:class:`synth.gestures.sampler.PoseSampler`:
+    variations, blends and natural random hands, collision-checked); a free pose within
+    ``pose_range`` of the joint limits when it finds no collision-free pose.
 
     Raises:
         ValueError: a name in ``gestures`` is not in the library.
     """
-    try:
-        mod = importlib.import_module("synth.gestures.sampler")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("synth.gestures.sampler", "synth.gestures"):
-            raise
-        logger.info("no gesture sampler available: free poses within the joint limits")
-        return None
-    sampler = mod.PoseSampler(gestures=list(gestures) or None)
+    from synth.gestures.sampler import PoseSampler as GesturePoseSampler
+
+    sampler = GesturePoseSampler(gestures=list(gestures) or None)
     library = sampler.library
 
     def sample(rng: np.random.Generator, _names: list[str]) -> tuple[np.ndarray, str, str]:
@@ -140,30 +145,107 @@ def job_pose_sampler(cfg: JobConfig) -> PoseSampler | None:
     """The pose sampler ``cfg.hand.pose_source`` asks for (None: free poses)."""
     if cfg.hand.pose_source == "free":
         return None
-    sampler = find_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range)
-    if cfg.hand.pose_source == "gestures" and sampler is None:
-        raise ValueError("hand.pose_source=gestures, but synth.gestures has no pose sampler")
-    return sampler
+    return gesture_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range)
 
 
-def find_describe() -> Callable[..., tuple[str, dict[str, Any]]] | None:
-    """``synth.labels.captions.describe`` when that module exists, else None."""
-    try:
-        mod = importlib.import_module("synth.labels.captions")
-    except ModuleNotFoundError as exc:
-        if exc.name != "synth.labels.captions":
-            raise
-        return None
-    return getattr(mod, "describe", None)
+def render_info(cfg: JobConfig, renderer: Renderer | None, info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``render`` block of a label: backend settings and the colour pipeline as applied.
 
-
-def render_info(cfg: JobConfig, renderer: Renderer) -> dict[str, Any]:
+    Args:
+        cfg: the job.
+        renderer: the backend (None when planning without rendering: ``device_info`` is None).
+        info: the rendered :attr:`Passes.info` (``tone_mapping``, ``exposure_stops``,
+            ``view_transform`` as the backend applied them); absent keys get the defaults of the
+            plain sRGB path (Standard view transform, exposure ``render.exposure``).
+    """
     r = cfg.render
+    info = info or {}
+    default_exposure = r.exposure if r.renderer == "blender" else 0.0
     return {"renderer": r.renderer, "engine": r.engine if r.renderer == "blender" else "pyrender",
             "samples": r.effective_samples if r.renderer == "blender" else 1,
             "denoise": r.effective_denoise if r.renderer == "blender" else False,
-            "device": r.device, "device_info": renderer.device_info, "filter_width": r.effective_filter_width,
-            "view_transform": "Standard (sRGB)"}
+            "device": r.device, "device_info": None if renderer is None else renderer.device_info,
+            "filter_width": r.effective_filter_width,
+            "view_transform": info.get("view_transform", STANDARD_VIEW_TRANSFORM),
+            "tone_mapping": info.get("tone_mapping", "none"),
+            "exposure_stops": float(info.get("exposure_stops", default_exposure))}
+
+
+class LabelError(ValueError):
+    """A label that cannot be written (a non-finite number); the message names the field."""
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    return str(obj)
+
+
+def check_finite(obj: Any, path: str = "label") -> None:
+    """Raise :class:`LabelError` naming the first non-finite float in a JSON-like ``obj``."""
+    import json
+
+    try:
+        json.dumps(obj, allow_nan=False, default=_json_default)
+        return
+    except ValueError:
+        pass
+    _find_non_finite(obj, path)
+    raise LabelError(f"{path} has non-finite values")
+
+
+def _find_non_finite(obj: Any, path: str) -> None:
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            _find_non_finite(v, f"{path}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for k, v in enumerate(obj):
+            _find_non_finite(v, f"{path}[{k}]")
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fc" and not np.isfinite(obj).all():
+            raise LabelError(f"{path} has non-finite values")
+    elif isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        raise LabelError(f"{path} is {float(obj)!r}")
+
+
+def label_sample(
+    cfg: JobConfig,
+    i: int,
+    spec: SampleSpec,
+    rig: HandRig,
+    keypoints: np.ndarray,
+    vertices: np.ndarray,
+    passes: Passes,
+    renderer: Renderer | None,
+    describe: Callable[..., tuple[str, dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The label of sample ``i`` from its spec, posed hand (world ``(21, 3)`` keypoints and
+    ``(V, 3)`` vertices, metres) and rendered passes; raises :class:`LabelError` when a value is
+    not finite."""
+    from synth.hand.skinning import to_native
+
+    appearance = appearance_attributes(spec)
+    if passes.info:
+        appearance.update({k: v for k, v in passes.info.items() if k not in RENDER_INFO_KEYS})
+    kc = transform(keypoints, spec.camera.world_to_cam)
+    caption, attrs = "", {}
+    if describe is not None:
+        gesture = None if spec.hand.gesture == "free" else spec.hand.gesture
+        caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, gesture,
+                                  palm_normal_cam=palm_normal(kc, spec.hand.side), keypoints_cam=kc,
+                                  extra=caption_words(spec, passes.parts),
+                                  rng=stream(cfg.seed, i, "caption"))
+    attrs = {**attrs, **appearance}
+    hand_model = {"name": spec.hand.model, "side": spec.hand.side,
+                  "shape": dict(zip(rig.shape_names, map(float, spec.hand.shape), strict=True)),
+                  "pose_deg": spec.hand.pose_deg.tolist(), "pose_native": to_native(rig, spec.hand.pose_deg).tolist(),
+                  "root": spec.hand.root.tolist()}
+    label = build_label(spec, keypoints, vertices, passes.depth, passes.parts, hand_model,
+                        render_info(cfg, renderer, passes.info), caption, attrs)
+    check_finite(label)
+    return label
 
 
 def render_sample(
@@ -175,185 +257,36 @@ def render_sample(
     describe: Callable[..., tuple[str, dict[str, Any]]] | None = None,
 ) -> RenderedSample:
     """Plan, pose, render and label sample ``i``."""
-    from synth.hand.skinning import to_native
-
     spec = plan_sample(cfg, i, rigs, pose_sampler)
     rig = rigs[spec.hand.side]
-    vertices, keypoints = posed_world(rig, spec.hand)
+    vertices, keypoints = spec.hand.world()
     passes = renderer.render(spec, vertices)
-    appearance = appearance_attributes(spec)
-    if "post" in spec.extra:  # camera effects on the RGB only; labels describe the sharp geometry
+    if spec.post is not None:  # camera effects on the RGB only; labels describe the sharp geometry
         from synth.scene.post import apply_post
 
-        passes.rgb = apply_post(passes.rgb, spec.extra["post"], passes.depth)
-    if passes.info:
-        appearance.update(passes.info)
-    kc = (keypoints @ spec.camera.world_to_cam[:3, :3].T) + spec.camera.world_to_cam[:3, 3]
-    caption, attrs = "", {}
-    if describe is not None:
-        gesture = None if spec.hand.gesture == "free" else spec.hand.gesture
-        caption, attrs = describe(spec.hand.pose_deg, spec.hand.side, gesture,
-                                  palm_normal_cam=palm_normal(kc, spec.hand.side), keypoints_cam=kc,
-                                  extra=caption_words(spec, passes.parts),
-                                  rng=np.random.default_rng(np.random.SeedSequence([cfg.seed, i, 1])))
-    attrs = {**attrs, **appearance}
-    hand_model = {"name": spec.hand.model, "side": spec.hand.side,
-                  "shape": dict(zip(rig.shape_names, map(float, spec.hand.shape), strict=True)),
-                  "pose_deg": spec.hand.pose_deg.tolist(), "pose_native": to_native(rig, spec.hand.pose_deg).tolist(),
-                  "root": spec.hand.root.tolist()}
-    label = build_label(spec, keypoints, vertices, passes.depth, passes.parts, hand_model,
-                        render_info(cfg, renderer), caption, attrs)
+        passes.rgb = apply_post(passes.rgb, spec.post, passes.depth)
+    label = label_sample(cfg, i, spec, rig, keypoints, vertices, passes, renderer, describe)
     return RenderedSample(spec, passes, label, vertices, rig.faces)
 
 
-def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
-    """JSON-safe attributes of the sampled appearance (viewpoint, skin, lighting, post effects)."""
-    out: dict[str, Any] = {}
-    if "viewpoint" in spec.extra:
-        out.update(spec.extra["viewpoint"])
-    if "skin" in spec.extra:
-        sk = spec.extra["skin"]
-        out["skin"] = sk.attributes()
-        out["monk_skin_tone"] = sk.monk
-    if "lighting" in spec.extra:
-        out["lighting"] = spec.extra["lighting"].attributes()
-        out["lighting_type"] = spec.extra["lighting"].env.kind
-    if "post" in spec.extra:
-        out["post"] = spec.extra["post"].attributes()
-    if spec.extra.get("room") is not None:
-        out["room"] = spec.extra["room"].attributes()
-    if spec.extra.get("surface") is not None:
-        table = next(p for p in spec.props if p.category == "surface")
-        out["surface"] = {**spec.extra["surface"].attributes(), "part_id": int(table.part_id),
-                          "words": spec.extra["surface_words"]}
-    worn = [p for p in spec.props if p.category == "accessory"]
-    if worn:
-        out["accessories"] = [{"kind": p.name, "color": p.color_name, "bone": p.description["params"]["bone"],
-                               "part_id": int(p.part_id), "words": p.description["words"]} for p in worn]
-    return out
-
-
-def held_object_words(spec: SampleSpec) -> str | None:
-    """What the hand holds, for captions: ``"a white mug between the thumb and the index and
-    middle fingers"``, ``"a yellow mug by its handle, index and middle fingers through the
-    handle"`` (:func:`synth.labels.captions.held_object_phrase`: colour of the main material,
-    the fingers from the fit's contacts)."""
-    held = [p for p in spec.props if p.category not in ("accessory", "surface")]
-    if not held:
-        return None
-    p = held[0]
-    from synth.labels.captions import held_object_phrase
-
-    return held_object_phrase(p.name, p.color_name, p.grasp, p.contacts)
-
-
-#: A table is named in the caption only when it covers at least this fraction of the image.
-SURFACE_CAPTION_MIN_FRACTION = 0.02
-
-
-def caption_words(spec: SampleSpec, parts: np.ndarray | None = None) -> dict[str, Any]:
-    """Appearance words for captions: skin tone, lighting, background, camera mode, held object,
-    worn accessories, the table (only when ``parts``, the rendered part mask, shows it on at
-    least :data:`SURFACE_CAPTION_MIN_FRACTION` of the image)."""
-    words: dict[str, Any] = {"skin_tone": spec.material.skin_tone, "camera_mode": spec.camera_mode}
-    held = held_object_words(spec)
-    if held:
-        words["held_object"] = held
-    worn = [p.description["words"] for p in spec.props if p.category == "accessory"]
-    if worn:
-        words["accessories"] = worn[0] if len(worn) == 1 else ", ".join(worn[:-1]) + " and " + worn[-1]
-    if "skin" in spec.extra:
-        words["skin_tone"] = spec.extra["skin"].tone_words
-    if "lighting" in spec.extra:
-        ls = spec.extra["lighting"]
-        words["lighting"] = ls.env.words
-        if ls.background.words:
-            words["background"] = ls.background.words
-        if spec.extra.get("room") is not None:
-            words["background"] = spec.extra["room"].words
-            if ls.env.kind == "hdri":  # the HDRI lights the room; its place ("in a forest") is not seen
-                words["lighting"] = "in natural light"
-    if spec.extra.get("surface_words"):
-        table = next(p for p in spec.props if p.category == "surface")
-        if parts is None or (parts == table.part_id).mean() >= SURFACE_CAPTION_MIN_FRACTION:
-            words["surface"] = spec.extra["surface_words"]
-    if "viewpoint" in spec.extra:
-        f = spec.extra["viewpoint"]["hand_fraction"]
-        framing = "close-up " if f > 0.55 else "wide " if f < 0.38 else ""
-        post = spec.extra.get("post")
-        if post is not None and (post.dof_coc_px_at_infinity or 0.0) >= 0.02 * spec.camera.width:
-            framing = "shallow-focus " + framing  # the background is visibly blurred
-        mode = {"third_person": "third-person", "egocentric": "first-person (egocentric)", "selfie": "selfie"}
-        words["camera_mode"] = framing + mode.get(spec.camera_mode, spec.camera_mode)
-    return words
-
-
-def _blender_version() -> str | None:
-    """Version of the installed bpy (read from package metadata: no bpy import), or of the
-    running Blender when synth runs inside a Blender binary."""
-    import sys
-    from importlib import metadata
-
-    if "bpy" in sys.modules and hasattr(sys.modules["bpy"], "app"):
-        return str(sys.modules["bpy"].app.version_string)
-    try:
-        return metadata.version("bpy")
-    except metadata.PackageNotFoundError:
-        return None
-
-
-def hand_model_provenance(cfg: JobConfig) -> dict[str, Any]:
-    """Name, asset files (sha256), licence and provenance of the hand model(s) of the job."""
-    import hashlib
-    from pathlib import Path
-
-    from synth.hand.models import BUILTIN, assets_dir, load_model
-
-    out: dict[str, Any] = {"name": cfg.hand.model, "sides": {}}
-    for side in sides_of(cfg):
-        rig = load_model(cfg.hand.model, side)
-        path = assets_dir() / BUILTIN[cfg.hand.model][side] if cfg.hand.model in BUILTIN else Path(cfg.hand.model)
-        digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-        out["sides"][side] = {"file": path.name, "sha256": digest, "vertices": rig.n_vertices}
-        out["licence"] = rig.licence
-        out["provenance"] = rig.provenance
-    return out
-
-
-def object_part_ids(cfg: JobConfig) -> dict[str, int]:
-    """Part ids of held objects (``object_0``: 16), when the job has any."""
-    from synth.scene.spec import OBJECT_PART_BASE
-
-    return {"object_0": OBJECT_PART_BASE} if cfg.props.fraction > 0 or cfg.props.grasp_fraction > 0 else {}
-
-
-def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
-    """The ``dataset.json`` content this job contributes."""
-    from synth.hand.keypoints import schema
-    from synth.hand.rig import PART_IDS
-
-    return {"generator": {"name": "synth", "version": __version__, "blender": _blender_version(),
-                          "numpy": np.__version__},
-            "hand_model": hand_model_provenance(cfg), "config": cfg.to_dict(), "keypoints": schema(),
-            "part_ids": {**PART_IDS, **object_part_ids(cfg)},
-            "objects": "labels' objects[k] (name, category, object_to_world 4x4 prop->world, part_id 16+k, grasp, "
-                       "contacts with hand vertex ids, material colour) is drawn with part id 16+k; bbox and "
-                       "hand_pixels cover the hand parts 1..7 only; mesh/ID.npz holds the hand then the objects "
-                       "(face_part gives each triangle's part id)",
-            "accessories": "worn accessories (sleeve, watch, bracelet, ring; accessories config section) follow the "
-                           "held objects in labels' objects list with category 'accessory': objects[k] has part id "
-                           "16+k, so a sample with n held objects gives its accessories 16+n, 16+n+1, ...; they are "
-                           "in the depth pass and mesh/ID.npz, so they hide the keypoints behind them",
-            "surface": "a table slab under the hand (lighting.table_prob) is the last entry of labels' objects, with "
-                       "category 'surface', name 'table' and the next part id; it is in the depth, parts and normals "
-                       "passes and mesh/ID.npz; its contacts are the hand vertices within 2 mm of its top; it is "
-                       "always below the camera, so it never hides the hand",
-            "room": "background kind 'room' (lighting.background_weights) draws a procedural indoor room behind the "
-                    "hand (attributes.room): it is background, not in the depth, parts or normals passes nor in "
-                    "mesh/ID.npz (depth 0, part 0, normal 0 like the world), and lies deeper than everything "
-                    "labelled, so it never hides the hand, objects or table",
-            "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
-            "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}
+def plan_label(
+    cfg: JobConfig,
+    i: int,
+    rigs: dict[str, HandRig],
+    pose_sampler: PoseSampler | None = None,
+    describe: Callable[..., tuple[str, dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
+    """The label of sample ``i`` planned but not rendered: the same planning, posing, captioning
+    and label code as :func:`render_sample`, with empty passes (every keypoint hidden, no
+    pixels). For checking at scale, without Blender, that no configuration crashes planning or
+    labelling."""
+    spec = plan_sample(cfg, i, rigs, pose_sampler)
+    rig = rigs[spec.hand.side]
+    vertices, keypoints = spec.hand.world()
+    H, W = spec.camera.height, spec.camera.width
+    passes = Passes(rgb=np.zeros((H, W, 3), np.uint8), depth=np.zeros((H, W), np.float32),
+                    parts=np.zeros((H, W), np.uint8), normals=np.zeros((H, W, 3), np.float32))
+    return label_sample(cfg, i, spec, rig, keypoints, vertices, passes, None, describe)
 
 
 class RenderSession:
@@ -372,11 +305,26 @@ class RenderSession:
         self._render_cfg = cfg if render_settings is None else dataclasses.replace(cfg, render=render_settings)
         self.rigs = load_rigs(cfg)
         self.pose_sampler = job_pose_sampler(cfg)
-        self.describe = find_describe()
+        self.describe = describe
         self.meshes = hand_meshes(self.rigs)
         self.renderer: Renderer | None = None
         self.since_build = 0
         self.rendered = 0
+
+    def open(self) -> None:
+        """Build the renderer now (raises the backend's error, e.g. no GPU for ``--device gpu``)."""
+        if self.renderer is None:
+            self.renderer = make_renderer(self._render_cfg, self.meshes)
+            self.since_build = 0
+
+    def reset(self) -> None:
+        """Drop the renderer (after a failed sample): the next sample builds a fresh scene."""
+        if self.renderer is not None:
+            try:
+                self.renderer.close()
+            except Exception as exc:  # noqa: BLE001 - a broken scene may fail to close; a new one is built anyway
+                logger.warning("closing the renderer after a failure: %s", one_line(exc))
+            self.renderer = None
 
     def render(self, i: int) -> RenderedSample:
         """Plan, pose, render and label sample ``i`` (builds or recycles the renderer first)."""
@@ -384,9 +332,7 @@ class RenderSession:
         if self.renderer is not None and recycle and self.since_build >= recycle:
             self.renderer.close()
             self.renderer = None
-        if self.renderer is None:
-            self.renderer = make_renderer(self._render_cfg, self.meshes)
-            self.since_build = 0
+        self.open()
         s = render_sample(self.cfg, i, self.rigs, self.renderer, self.pose_sampler, self.describe)
         self.since_build += 1
         self.rendered += 1
@@ -396,10 +342,11 @@ class RenderSession:
         """``(images, extra_files)`` of a sample for :meth:`DatasetWriter.write_sample`."""
         from synth.dataset.writer import npz_bytes
 
-        images = {k: getattr(s.passes, k) for k in self.cfg.output.passes}
+        images = {k: s.passes[k] for k in self.cfg.output.passes}
         extra = None
         if self.cfg.output.save_mesh:
-            extra = {"mesh": npz_bytes(**mesh_arrays(s, self.rigs[s.spec.hand.side]))}
+            mesh = mesh_arrays(s.vertices, s.faces, self.meshes[s.spec.hand.side].face_parts, s.spec.props)
+            extra = {"mesh": npz_bytes(**mesh)}
         return images, extra
 
     def close(self) -> None:
@@ -408,26 +355,127 @@ class RenderSession:
             self.renderer = None
 
 
-def mesh_arrays(s: RenderedSample, rig: HandRig) -> dict[str, np.ndarray]:
-    """The ``mesh/ID.npz`` arrays: the rendered geometry in the world frame (metres).
+#: Per-sample failures of a job (one JSON object per line: ``{"id", "reason"}``), at the dataset
+#: root. A re-run retries them (they are not complete samples); the file is rewritten at the end
+#: of every run with the ids that still fail, and removed when none do.
+FAILURES_FILE = "failures.jsonl"
 
-    ``vertices`` ``(V + N, 3)`` and ``faces`` ``(F + M, 3)`` hold the hand first, then every held
-    object (so a ray cast of ``vertices``/``faces`` reproduces the depth pass). With held objects,
-    ``face_part`` ``(F + M,)`` gives each triangle's part id (1..7 hand, 16.. objects) and
-    ``n_hand_vertices`` / ``n_hand_faces`` where the hand ends.
-    """
-    out = {"vertices": s.vertices.astype(np.float64), "faces": s.faces.astype(np.int32)}
-    if not s.spec.props:
+#: A job stops (with an error) after this many failures in a row: every sample failing means the
+#: setup is broken, not one sample.
+MAX_CONSECUTIVE_FAILURES = 25
+
+
+class JobAborted(RuntimeError):
+    """Too many samples failed in a row (the message gives the last reason)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """``"Type: first line of the message"`` (at most 300 characters)."""
+    msg = str(exc).strip().splitlines()
+    return (f"{type(exc).__name__}: {msg[0]}" if msg else type(exc).__name__)[:300]
+
+
+def read_failures(root: str | os.PathLike[str]) -> dict[int, str]:
+    """``{id: reason}`` from ``root/failures.jsonl`` (empty when absent; unreadable lines skipped)."""
+    path = Path(root) / FAILURES_FILE
+    out: dict[int, str] = {}
+    if path.is_symlink() or not path.is_file():
         return out
-    vs, fs, parts = [out["vertices"]], [out["faces"]], [face_parts_from_vertex_parts(rig.faces, rig.parts)]
-    n = len(s.vertices)
-    for p in s.spec.props:
-        vs.append(np.asarray(p.vertices, dtype=np.float64))
-        fs.append(np.asarray(p.faces, dtype=np.int32) + n)
-        parts.append(np.full(len(p.faces), p.part_id, dtype=np.uint8))
-        n += len(p.vertices)
-    return {"vertices": np.concatenate(vs), "faces": np.concatenate(fs), "face_part": np.concatenate(parts),
-            "n_hand_vertices": np.int64(len(s.vertices)), "n_hand_faces": np.int64(len(s.faces))}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+            out[int(rec["id"])] = str(rec["reason"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def append_failure(root: str | os.PathLike[str], i: int, reason: str) -> None:
+    """Append ``{id, reason}`` to ``root/failures.jsonl`` (one ``O_APPEND`` write: shards sharing
+    a directory may append at once; never through a symlink)."""
+    root = Path(root)
+    fd = os.open(root / FAILURES_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        os.write(fd, (json.dumps({"id": int(i), "reason": reason}) + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+
+
+def _rewrite_failures(root: Path, failures: dict[int, str]) -> None:
+    path = root / FAILURES_FILE
+    if not failures:
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+        return
+    tmp = root / f".{FAILURES_FILE}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            for i in sorted(failures):
+                f.write(json.dumps({"id": int(i), "reason": failures[i]}) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+class StopSignals:
+    """SIGINT / SIGTERM handling for a job (main thread only; a no-op elsewhere).
+
+    The first signal asks the job to stop after the current sample (:attr:`signum` is set); a
+    second SIGINT raises :class:`KeyboardInterrupt` to stop at once (the sample in progress is
+    not written). Handlers are restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.closing = False
+        self._old: dict[int, Any] = {}
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.closing:
+            self.signum = self.signum or signum
+            logger.warning("%s: finishing the samples already rendered", signal.Signals(signum).name)
+            return
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        if self.signum is None:
+            self.signum = signum
+            logger.warning("%s: stopping after the current sample (Ctrl-C again to stop at once)",
+                           signal.Signals(signum).name)
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+
+def preflight(cfg: JobConfig, ids: list[int], skip_bad_assets: bool = False) -> JobConfig:
+    """Check every input of a job before anything is written: output directory set, at least
+    one sample, assets decode. Returns the job to run (with ``skip_bad_assets``, the bad files
+    in ``lighting.exclude_files``).
+
+    Raises:
+        ValueError: no output directory or no sample.
+        synth.render.assets.AssetError: an asset does not decode.
+    """
+    from synth.render.assets import check_assets
+
+    if not cfg.out:
+        raise ValueError("the job has no output directory (out)")
+    if not ids:
+        raise ValueError("count: must be >= 1 (the job has no sample to render)")
+    report = check_assets(cfg, skip_bad=skip_bad_assets)
+    if report.bad:
+        excluded = sorted(set(cfg.lighting.exclude_files) | set(report.bad))
+        cfg = dataclasses.replace(cfg, lighting=dataclasses.replace(cfg.lighting, exclude_files=excluded))
+    return cfg
 
 
 def run_job(
@@ -436,9 +484,16 @@ def run_job(
     progress: Callable[[int], None] | None = None,
     resume: bool = True,
     force: bool = False,
+    skip_bad_assets: bool = False,
     verify: bool = False,
 ) -> JobStats:
     """Render the job's samples into ``cfg.out`` with the dataset writer.
+
+    Inputs are checked before anything is written (:func:`preflight`: count, assets; then the
+    hand model, gesture names and render device). A sample that fails (a Blender error, an
+    asset found broken, a label that cannot be written) is recorded in ``failures.jsonl`` with a
+    one-line reason and the job goes on; a re-run retries it. SIGINT / SIGTERM stop the job after
+    the current sample (:class:`StopSignals`). Write errors (``OSError``) end the job.
 
     Args:
         cfg: the job (``cfg.out`` must be set).
@@ -446,36 +501,118 @@ def run_job(
         progress: called with each written id.
         resume: skip ids already complete in the output directory.
         force: resume even into a directory made by a different config.
+        skip_bad_assets: leave out (with a warning) HDRIs / backgrounds that do not decode,
+            instead of refusing the job; dataset.json counts them.
         verify: on resume, check the sha256 of every existing file (sizes are always checked).
+    Returns:
+        What was done: ``written``, ``skipped``, ``failed`` (``{id: reason}``) and
+        ``interrupted`` (the signal number that stopped the job, or None).
+    Raises:
+        JobAborted: :data:`MAX_CONSECUTIVE_FAILURES` samples failed in a row.
     """
     from synth.dataset.writer import DatasetWriter
 
-    if not cfg.out:
-        raise ValueError("the job has no output directory (out)")
     t0 = time.perf_counter()
     ids = list(range(cfg.start, cfg.start + cfg.count)) if ids is None else list(ids)
+    cfg = preflight(cfg, ids, skip_bad_assets)
     stats = JobStats()
     session = RenderSession(cfg)  # before the writer: a bad model or gesture name leaves no directory
-    writer = DatasetWriter(cfg.out, dataset_meta(cfg), resume=resume, force=force, verify=verify)
+    try:
+        session.open()  # the render device too (--device gpu without a GPU)
+        meta = dataset_meta(cfg)
+        if cfg.lighting.exclude_files:
+            meta["skipped_assets"] = {"count": len(cfg.lighting.exclude_files), "files": list(cfg.lighting.exclude_files)}
+        writer = DatasetWriter(cfg.out, meta, resume=resume, force=force, verify=verify)
+    except BaseException:
+        session.close()
+        raise
     from synth.farm.blas import blas_threads
 
+    twins = None
+    if cfg.defects.fraction > 0:  # defect twins: OUT/twins/, same ids (synth.defects.twin)
+        from synth.defects.twin import TwinWriter
+
+        try:
+            twins = TwinWriter(cfg, session, resume=resume, force=force)
+        except BaseException:
+            session.close()
+            writer.close()
+            raise
+    root = Path(cfg.out)
+    previous = read_failures(root)
+    in_a_row = 0
+    done: set[int] = set()
     try:
-        done = writer.completed_ids()
-        stats.skipped = [i for i in ids if i in done]
-        for i in ids:
-            if i in done:
-                continue
-            t = time.perf_counter()
-            with blas_threads(1):  # label bytes must not depend on the core count (see synth.farm.blas)
-                s = session.render(i)
-            stats.render_seconds += time.perf_counter() - t
-            images, extra = session.files(s)
-            writer.write_sample(i, images, s.label, extra)
-            stats.written.append(i)
-            if progress is not None:
-                progress(i)
+        with StopSignals() as stop:
+            try:
+                done = writer.completed_ids()
+                if twins is not None:  # a sample whose twin is missing is rendered again (same bytes)
+                    done = {i for i in done if not twins.pending(i)}
+                stats.skipped = [i for i in ids if i in done]
+                for i in ids:
+                    if stop.signum is not None:
+                        break
+                    if i in done:
+                        continue
+                    t = time.perf_counter()
+                    try:
+                        with blas_threads(1):  # label bytes must not depend on the core count (see synth.farm.blas)
+                            s = session.render(i)
+                        images, extra = session.files(s)
+                    except (KeyboardInterrupt, MemoryError):
+                        raise
+                    except Exception as exc:  # noqa: BLE001 - contained: recorded, the job goes on
+                        reason = one_line(exc)
+                        logger.error("sample %d failed: %s", i, reason)
+                        logger.debug("sample %d failed", i, exc_info=True)
+                        stats.failed[i] = reason
+                        append_failure(root, i, reason)
+                        session.reset()  # a fresh scene for the next sample
+                        in_a_row += 1
+                        if in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                            raise JobAborted(f"{in_a_row} samples failed in a row; the last, {i}: {reason}") from exc
+                        continue
+                    finally:
+                        stats.render_seconds += time.perf_counter() - t
+                    in_a_row = 0
+                    writer.write_sample(i, images, s.label, extra)
+                    if twins is not None:
+                        try:
+                            with blas_threads(1):
+                                twins.after_sample(i, s)
+                        except (KeyboardInterrupt, MemoryError):
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - the twin is redone on the next run
+                            reason = "defect twin: " + one_line(exc)
+                            logger.error("sample %d failed: %s", i, reason)
+                            stats.failed[i] = reason
+                            append_failure(root, i, reason)
+                            session.reset()
+                            continue
+                    stats.written.append(i)
+                    if progress is not None:
+                        progress(i)
+            except KeyboardInterrupt:  # a second Ctrl-C: stop at once
+                stats.interrupted = signal.SIGINT
+            if stats.interrupted is None and stop.signum is not None:
+                stats.interrupted = stop.signum
+            stop.closing = True  # flushing the samples handed to the writer is not cut short
+            try:
+                writer.close()
+            finally:
+                session.close()
     finally:
         session.close()
         writer.close()
+        if twins is not None:
+            twins.close()
+        attempted = set(stats.written) | set(stats.failed)
+        still = {i: r for i, r in previous.items() if i not in attempted and i not in done}
+        still.update(stats.failed)
+        if still != previous or stats.failed:
+            try:
+                _rewrite_failures(root, still)
+            except OSError as exc:
+                logger.error("could not update %s: %s", root / FAILURES_FILE, exc)
     stats.seconds = time.perf_counter() - t0
     return stats

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from synth.config import RenderConfig
+from synth.geometry import vertex_normals
 from synth.render.types import HandMesh, Passes, linear_to_srgb8
 from synth.scene.spec import SampleSpec
 
@@ -59,16 +60,6 @@ def _single_sample() -> Iterator[None]:
         yield
     finally:
         prr.glRenderbufferStorageMultisample = orig
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """``(V, 3)`` area-weighted unit vertex normals of a triangle mesh."""
-    v = np.asarray(vertices, dtype=np.float64)
-    fn = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
-    n = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(n, faces[:, k], fn)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
 class RasterRenderer:

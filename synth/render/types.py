@@ -56,13 +56,17 @@ def face_parts_from_vertex_parts(faces: np.ndarray, vertex_parts: np.ndarray) ->
 
 @dataclass
 class Passes:
-    """One rendered sample.
+    """One rendered sample: the passes every renderer produces, and any other pass of
+    :data:`synth.passes.PASSES` by name (``passes["instance"]``: rendered into ``extra`` by a
+    renderer that produces it, else derived from these by the registry's ``derive``).
 
     Attributes:
         rgb: ``(H, W, 3)`` uint8 sRGB.
         depth: ``(H, W)`` float32 planar camera z, metres, 0 where no surface.
         parts: ``(H, W)`` uint8 part ids (0 background).
         normals: ``(H, W, 3)`` float32 unit normals in the OpenCV camera frame (0 background).
+        info: renderer facts for the label's attributes (e.g. the exposure applied).
+        extra: further rendered passes by name.
     """
 
     rgb: np.ndarray
@@ -70,6 +74,28 @@ class Passes:
     parts: np.ndarray
     normals: np.ndarray
     info: dict = field(default_factory=dict)
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """Pass ``name``: rendered (a field or ``extra``) or derived (``KeyError`` if neither)."""
+        from synth.passes import PASSES
+
+        if name in self.extra:
+            return self.extra[name]
+        a = getattr(self, name, None)
+        if isinstance(a, np.ndarray):
+            return a
+        p = PASSES.get(name)
+        if p is None or p.derive is None:
+            raise KeyError(f"no pass {name!r} in this render")
+        return p.derive(self)  # type: ignore[arg-type]
+
+
+#: Label names of the colour pipelines (``render.view_transform`` / ``render.tone_mapping``).
+STANDARD_VIEW_TRANSFORM = "Standard (sRGB)"
+#: :func:`filmic_srgb8`: the sRGB transfer after a soft highlight shoulder.
+FILMIC_VIEW_TRANSFORM = "synth filmic (sRGB after a highlight shoulder)"
+FILMIC_TONE_MAPPING = "linear to 0.6, then y = 0.6 + 0.4 d / (d + 0.4) with d = x - 0.6 (values up to ~4 stay below 1)"
 
 
 def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:

@@ -28,15 +28,14 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from synth.dataset.layout import LABEL_KEY, DatasetError, read_manifest
 from synth.review.index import ARTIFACT_KINDS, TWIN_KINDS, build_index
 from synth.review.merge import load_merged, merge_pairs
+from synth.rng import STREAMS, stream
 
 logger = logging.getLogger(__name__)
 
-PAIR_ORDER_STREAM = 0x5052  # the preference format's pair-order stream id
+PAIR_ORDER_STREAM = STREAMS["pair_order"]  # the preference format's pair-order stream id (synth.rng)
 
 
 def _defect(label: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -45,13 +44,15 @@ def _defect(label: dict[str, Any]) -> tuple[str | None, str | None]:
         d = d[0] if d else {}
     if not isinstance(d, dict):
         return None, None
-    return d.get("type"), d.get("description") or d.get("words")
+    return d.get("type"), d.get("description") or d.get("words") or label.get("defect_description")
 
 
 def pair_rows(root: str | os.PathLike[str], from_verdicts: bool = False) -> list[dict[str, Any]]:
     """The rows to write (before the order swap): dicts of the PreferenceRow fields."""
     root = Path(root)
-    entries = read_manifest(root)
+    from synth.defects.twin import with_twin_files
+
+    entries = with_twin_files(root, read_manifest(root))
     facts = {s["id"]: s for s in build_index(root)}
     pairs = merge_pairs(root)
     if from_verdicts:
@@ -88,7 +89,7 @@ def pair_rows(root: str | os.PathLike[str], from_verdicts: bool = False) -> list
             e = entries[lz]
             mk = next((k for k in ARTIFACT_KINDS if k in e.files), None)
             mask = root / e.files[mk] if mk else None
-            dtype, desc = _defect(json.loads((root / e.files[LABEL_KEY]).read_text("utf-8")))
+            dtype, desc = _defect(json.loads((root / e.files.get("twin_label", e.files[LABEL_KEY])).read_text("utf-8")))
         u0, u1 = uid(w, p["winner_kind"]), uid(lz, p["loser_kind"])
         rows.append({"caption": facts.get(w, {}).get("caption", ""), "image_0": path(w, p["winner_kind"]),
                      "image_1": path(lz, p["loser_kind"]), "label_0": 1.0, "label_1": 0.0, "image_0_uid": u0,
@@ -135,8 +136,7 @@ def export_pairs(root: str | os.PathLike[str], out: str | os.PathLike[str], seed
 
 
 def _swapped(seed: int, pair_id: str) -> bool:
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(pair_id.encode()), PAIR_ORDER_STREAM]))
-    return bool(rng.integers(2))
+    return bool(stream(seed, zlib.crc32(pair_id.encode()), "pair_order").integers(2))
 
 
 def _write_fallback(rows: list[dict[str, Any]], out_dir: Path, seed: int) -> Path:

@@ -109,7 +109,9 @@ def build_index(root: str | os.PathLike[str], workers: int = 8) -> list[dict[str
                 return doc["samples"]
         except (OSError, ValueError, KeyError):
             pass
-    entries = list(read_manifest(root).values())
+    from synth.defects.twin import with_twin_files
+
+    entries = list(with_twin_files(root, read_manifest(root)).values())
     with ThreadPoolExecutor(max_workers=workers) as ex:
         samples = list(ex.map(lambda e: _entry_facts(root, e), entries, chunksize=64))
     try:

@@ -72,7 +72,9 @@ class ReviewApp:
         self.root = Path(root).resolve()
         self.reviewer = storage.check_reviewer(reviewer)
         self.token = token or secrets.token_urlsafe(32)
-        self.entries: dict[int, ManifestEntry] = read_manifest(self.root)
+        from synth.defects.twin import with_twin_files
+
+        self.entries: dict[int, ManifestEntry] = with_twin_files(self.root, read_manifest(self.root))
         self.samples = build_index(self.root)
         self.by_id = {s["id"]: s for s in self.samples}
         self.cache = cache_dir(self.root)

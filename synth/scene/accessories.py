@@ -28,8 +28,8 @@ Part ids: accessories follow the held objects in :attr:`SampleSpec.props`, so ac
 of a sample with ``n`` held objects has part id ``16 + n + k`` (category ``accessory``; the
 label's ``objects`` list names each one).
 
-Sampling (:func:`sample_accessories`) draws from its own stream ``SeedSequence([seed, i, 3])``
-(:func:`accessories_rng`) in a fixed order: four decisions (sleeve, watch, bracelet, ring, always
+Sampling (:func:`sample_accessories`) draws from its own stream ``accessories`` (:mod:`synth.rng`)
+(``synth.rng.stream(seed, i, "accessories")``) in a fixed order: four decisions (sleeve, watch, bracelet, ring, always
 drawn), then each drawn accessory's size and colour.
 """
 
@@ -37,11 +37,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from synth.hand.rig import HandRig
 from synth.scene.spec import OBJECT_PART_BASE, PropMaterial, PropSpec
+
+if TYPE_CHECKING:
+    from synth.hand.skinning import PosedHand
 
 logger = logging.getLogger(__name__)
 
@@ -98,11 +102,6 @@ class Accessory:
     materials: tuple[PropMaterial, ...]
     params: dict
     words: str
-
-
-def accessories_rng(seed: int, i: int) -> np.random.Generator:
-    """The Generator of sample ``i``'s accessories (independent of the main and props streams)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 3]))
 
 
 def _a(words: str) -> str:
@@ -440,8 +439,10 @@ def build_ring(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, joints: n
     inner = np.full(nb, np.inf)
     np.minimum.at(inner, b_of, rad[sel])
     further = rad[sel] > inner[b_of] + 0.002
-    r_in = float(rad[sel][~further].max()) + clearance
-    room = float(rad[sel][further].min()) if further.any() else float("inf")
+    r_in = (float(rad[sel][~further].max()) if sel.any() else 0.0) + clearance
+    # Room for the band: the nearest surface beyond the phalanx's own skin; None when nothing in
+    # the slab bounds it (no neighbouring finger or web within 4 cm: unlimited room).
+    room: float | None = float(rad[sel][further].min()) if further.any() else None
     if not np.isfinite(inner).all():  # the skin does not surround the bone axis here: no room
         room = 0.0
     up = np.array([0.0, 0.0, 1.0])
@@ -457,13 +458,16 @@ def build_ring(rest: np.ndarray, faces: np.ndarray, parts: np.ndarray, joints: n
 
 # ---- sampling and placement ---------------------------------------------------------------------
 def sample_accessories(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, probs: dict[str, float],
-                       pose: np.ndarray | None = None) -> list[Accessory]:
+                       pose: np.ndarray | None = None, posed: PosedHand | None = None) -> list[Accessory]:
     """Draw the accessories of one sample (rest model frame of ``shape``).
 
     Args:
-        rng: the sample's accessories stream (:func:`accessories_rng`).
+        rng: the sample's accessories stream (``synth.rng.stream(seed, i, "accessories")``).
         rig: the hand rig; shape: ``(P,)`` shape parameters.
         pose: ``(16, 3)`` anatomical pose, degrees (a ring is fitted to the posed finger).
+        posed: the sample's posed hand for ``shape`` and ``pose`` (a
+            :class:`synth.hand.skinning.PosedHand`, model frame) when the caller has it; else
+            computed here.
         probs: probability per kind (``sleeve``, ``watch``, ``bracelet``, ``ring``), 0..1.
     Returns:
         Accessories in the order sleeve, watch or bracelet (a watch takes the wrist: no bracelet
@@ -501,12 +505,13 @@ def sample_accessories(rng: np.random.Generator, rig: HandRig, shape: np.ndarray
         w = np.array([RING_FINGER_WEIGHTS[n] for n in names])
         first = names[int(rng.choice(len(names), p=w / w.sum()))]
         order = [first] + sorted((n for n in names if n != first), key=lambda n: -RING_FINGER_WEIGHTS[n])
-        pp = forward(rig, shape, pose)
+        pp = posed if posed is not None else forward(rig, shape, pose)
         seed = int(rng.integers(2**31))
         for finger in order:
             ring = build_ring(rest, rig.faces, rig.parts, joints, bone_index, finger, np.random.default_rng(seed),
                               pp.vertices, pp.bone_transforms)
-            if ring.params["room_m"] >= ring.params["inner_radius_m"] + ring.params["thickness_m"] + RING_ROOM_M:
+            room = ring.params["room_m"]
+            if room is None or room >= ring.params["inner_radius_m"] + ring.params["thickness_m"] + RING_ROOM_M:
                 out.append(ring)
                 break
         else:

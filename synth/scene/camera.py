@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synth.geometry import project_points, transform
+
+__all__ = ["Camera", "intrinsics", "look_at", "project", "transform"]
+
 
 @dataclass(frozen=True)
 class Camera:
@@ -72,14 +76,6 @@ def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray | None = None) -
     return M
 
 
-def transform(points: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """Apply a ``(4, 4)`` rigid transform to ``(..., 3)`` points."""
-    p = np.asarray(points, dtype=np.float64)
-    return p @ M[:3, :3].T + M[:3, 3]
-
-
 def project(points_world: np.ndarray, cam: Camera) -> np.ndarray:
     """Project ``(N, 3)`` world points (metres) to ``(N, 2)`` pixel coordinates (OpenCV convention)."""
-    pc = transform(points_world, cam.world_to_cam)
-    uvw = pc @ cam.K.T
-    return uvw[..., :2] / uvw[..., 2:3]
+    return project_points(points_world, cam.K, cam.world_to_cam)

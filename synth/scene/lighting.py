@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from synth.jsonable import to_jsonable
+
 logger = logging.getLogger(__name__)
 
 HDRI_SUFFIXES = (".exr", ".hdr")
@@ -85,50 +87,85 @@ def kelvin_to_rgb(kelvin: float) -> tuple[float, float, float]:
     return tuple(float(x) for x in lin / lin.max())
 
 
-@dataclass(frozen=True)
+@dataclass
 class LightingConfig:
-    """The lighting and background distribution (see the module docstring).
+    """Lighting and backgrounds: the job config's ``lighting`` section and the sampler's input
+    (one definition; see the module docstring).
 
     Attributes:
-        env_weights: weights of ``hdri``, ``sky``, ``studio``.
-        hdri_strength: ``(lo, hi)`` HDRI strength.
-        hdri_dirs: user HDRI directories added to the bundled ones.
-        n_lights: ``(lo, hi)`` number of local lights, inclusive.
-        kelvin: ``(lo, hi)`` colour temperature of local lights.
-        light_power: ``(lo, hi)`` watts of local lights.
-        background_weights: weights of ``environment``, ``solid``, ``gradient``, ``noise``, ``image``,
-            ``bokeh``, ``room`` (a procedural indoor room with depth, :mod:`synth.scene.room`: the most
-            common background after the HDRI / sky itself).
-        background_dirs: user background image directories (``image`` needs one).
-        table_prob: probability of a table plane under the hand.
+        mode: ``natural`` (HDRI / sky / studio environments, 1-3 local lights, varied
+            backgrounds) or ``basic`` (a uniform world and one area key light).
+        hdri, sky, studio: environment weights (natural).
+        hdri_strength: (min, max) HDRI strength.
+        hdri_dirs: extra directories of .exr/.hdr HDRIs (the bundled Blender HDRIs are always used).
+        n_lights: (min, max) number of local lights.
+        kelvin: (min, max) colour temperature of local lights.
+        light_power: (min, max) local light power, watts.
+        bg_environment, bg_solid, bg_gradient, bg_noise, bg_bokeh, bg_image, bg_room: weights of
+            what the camera sees behind the hand (the environment itself, procedural -- ``bokeh`` is
+            soft colour fields like a defocused scene -- a backplate image, or ``room``: a procedural
+            indoor room with real depth, :mod:`synth.scene.room`, the most common background after
+            the environment itself; it is background in the label passes).
+        background_dirs: directories of background images (needed when ``bg_image`` > 0).
+        table_prob: probability of a table slab under the hand (:mod:`synth.scene.surface`; natural
+            lighting only; dropped when the camera is not above its top).
+        table_rest_prob: probability that the hand (or its held object) rests on the table rather
+            than 1-30 cm above it.
+        world_strength, key_power: the ``basic`` mode's world strength and key light watts.
+        exclude_files: HDRI / background files left out of the draw (``synth render
+            --skip-bad-assets`` fills it with the files that do not decode, so the dataset's
+            config records them).
     """
 
-    env_weights: dict[str, float] = field(default_factory=lambda: {"hdri": 0.6, "sky": 0.2, "studio": 0.2})
+    mode: str = "natural"
+    hdri: float = 0.6
+    sky: float = 0.2
+    studio: float = 0.2
     hdri_strength: tuple[float, float] = (0.5, 2.0)
-    hdri_dirs: tuple[str, ...] = ()
+    hdri_dirs: list[str] = field(default_factory=list)
     n_lights: tuple[int, int] = (1, 3)
     kelvin: tuple[float, float] = (2700.0, 6500.0)
     light_power: tuple[float, float] = (10.0, 80.0)
-    background_weights: dict[str, float] = field(
-        default_factory=lambda: {"environment": 0.4, "solid": 0.05, "gradient": 0.05, "noise": 0.05, "image": 0.0,
-                                 "bokeh": 0.15, "room": 0.3})
-    background_dirs: tuple[str, ...] = ()
-    table_prob: float = 0.2
+    bg_environment: float = 0.4
+    bg_solid: float = 0.05
+    bg_gradient: float = 0.05
+    bg_noise: float = 0.05
+    bg_bokeh: float = 0.15
+    bg_image: float = 0.0
+    bg_room: float = 0.3
+    background_dirs: list[str] = field(default_factory=list)
+    exclude_files: list[str] = field(default_factory=list)
+    table_prob: float = 0.25
+    table_rest_prob: float = 0.6
+    world_strength: tuple[float, float] = (0.2, 0.6)
+    key_power: tuple[float, float] = (5.0, 20.0)
+
+    @property
+    def env_weights(self) -> dict[str, float]:
+        """Weights of the environment kinds."""
+        return {"hdri": self.hdri, "sky": self.sky, "studio": self.studio}
+
+    @property
+    def background_weights(self) -> dict[str, float]:
+        """Weights of the background kinds."""
+        return {"environment": self.bg_environment, "solid": self.bg_solid, "gradient": self.bg_gradient,
+                "noise": self.bg_noise, "image": self.bg_image, "bokeh": self.bg_bokeh, "room": self.bg_room}
 
     def __post_init__(self) -> None:
-        for name, w, allowed in (("environment", self.env_weights, ENV_KINDS),
-                                 ("background", self.background_weights, BACKGROUND_KINDS)):
-            bad = set(w) - set(allowed)
-            if bad:
-                raise ValueError(f"unknown {name} kind(s) {sorted(bad)}; expected {', '.join(allowed)}")
-            if sum(max(0.0, v) for v in w.values()) <= 0:
-                raise ValueError(f"{name} weights must not all be zero")
-        if self.background_weights.get("image", 0.0) > 0 and not self.background_dirs:
+        if self.mode not in ("natural", "basic"):
+            raise ValueError(f"mode must be natural or basic, got {self.mode!r}")
+        for name, w in (("environment", self.env_weights), ("background", self.background_weights)):
+            if min(w.values()) < 0 or sum(w.values()) <= 0:
+                raise ValueError(f"{name} weights must be >= 0 and not all zero")
+        if self.bg_image > 0 and not self.background_dirs:
             raise ValueError("background kind 'image' needs --background-dir")
         if not (0 <= self.n_lights[0] <= self.n_lights[1] <= 8):
             raise ValueError(f"n_lights must satisfy 0 <= lo <= hi <= 8, got {self.n_lights}")
         if not (1000 <= self.kelvin[0] <= self.kelvin[1] <= 40000):
             raise ValueError(f"kelvin range must lie in 1000..40000, got {self.kelvin}")
+        for k in ("table_prob", "table_rest_prob"):
+            if not 0.0 <= getattr(self, k) <= 1.0:
+                raise ValueError(f"{k} must be in 0..1, got {getattr(self, k)}")
 
 
 @dataclass(frozen=True)
@@ -200,14 +237,7 @@ class LightingSample:
     background: BackgroundSample
 
     def attributes(self) -> dict[str, object]:
-        def plain(x: object) -> object:
-            if isinstance(x, dict):
-                return {k: plain(v) for k, v in x.items()}
-            if isinstance(x, list | tuple):
-                return [plain(v) for v in x]
-            return x
-
-        d = plain(asdict(self))
+        d = to_jsonable(asdict(self))
         assert isinstance(d, dict)
         if self.env.hdri:
             d["env"]["hdri"] = Path(self.env.hdri).name  # type: ignore[index]

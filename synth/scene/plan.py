@@ -1,16 +1,16 @@
 """Sample planning: ``(job config, i)`` -> :class:`SampleSpec` (pure numpy).
 
 Sample ``i`` draws everything from its own Generator,
-``numpy.random.default_rng(numpy.random.SeedSequence([seed, i]))``, in a fixed order (side,
+``main`` stream (:mod:`synth.rng`: ``SeedSequence([seed, i])``), in a fixed order (side,
 shape, pose, hand orientation, camera, material, lights, background), so any split of a job into
 shards gives identical samples.
 
 Worn accessories (``cfg.accessories``, natural planning only) draw from a third stream,
-``SeedSequence([seed, i, 3])`` (:mod:`synth.scene.accessories`), and follow the held objects in
+``accessories`` stream (:mod:`synth.scene.accessories`), and follow the held objects in
 ``spec.props`` (part ids ``16 + n_objects + k``, category ``accessory``).
 
 Held objects (``cfg.props``) draw from a second stream of the sample,
-``SeedSequence([seed, i, 2])`` (:func:`props_rng`): whether the hand holds something (one draw,
+``props`` stream: whether the hand holds something (one draw,
 always consumed), then the prop (uniform over ``cfg.props.names``), one of the grasps it affords,
 its size and materials and the fit
 (:func:`synth.props.fitting.sample_fit`). A fitted grasp replaces the drawn pose (the main stream
@@ -33,18 +33,22 @@ from collections.abc import Callable
 import numpy as np
 
 from synth.config import JobConfig
+from synth.geometry import project_camera, rotation_between, skew, transform
 from synth.hand import anatomy
 from synth.hand.rig import HandRig
-from synth.scene.camera import Camera, intrinsics, look_at, transform
+from synth.rng import stream
+from synth.scene.camera import Camera, intrinsics, look_at
 from synth.scene.spec import (
     OBJECT_PART_BASE,
     BackgroundSpec,
     HandSpec,
+    LightingSpec,
     LightSpec,
     MaterialSpec,
     PropMaterial,
     PropSpec,
     SampleSpec,
+    SurfaceSpec,
 )
 
 logger = logging.getLogger(__name__)
@@ -64,16 +68,6 @@ SKIN_TONES: dict[str, tuple[float, float, float]] = {
 
 #: ``(rng, gesture names) -> (pose_deg (16, 3), gesture name, category)``
 PoseSampler = Callable[[np.random.Generator, list[str]], tuple[np.ndarray, str, str]]
-
-
-def sample_rng(seed: int, i: int) -> np.random.Generator:
-    """The Generator of sample ``i`` of job ``seed``."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i)]))
-
-
-def props_rng(seed: int, i: int) -> np.random.Generator:
-    """The Generator of sample ``i``'s held objects (independent of :func:`sample_rng`)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 2]))
 
 
 @functools.lru_cache(maxsize=1)
@@ -100,7 +94,7 @@ def prop_pairs(cfg: JobConfig) -> list[tuple[str, str]]:
 
 def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray, gesture: str = "free",
              category: str = "free"):  # noqa: ANN201 - GraspFit | None
-    """Decide whether sample ``i`` holds an object and, if so, fit one (:func:`props_rng`).
+    """Decide whether sample ``i`` holds an object and, if so, fit one (stream ``props``).
 
     A drawn gesture that holds something (a grasp, or a device gesture such as ``holding_cup``:
     :func:`synth.props.holding.holds_object`) holds an object with probability
@@ -115,7 +109,7 @@ def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray, gesture: s
     """
     from synth.props.holding import fit_for_gesture, holds_object
 
-    rng = props_rng(cfg.seed, i)
+    rng = stream(cfg.seed, i, "props")
     p = cfg.props.grasp_fraction if holds_object(gesture, category) else cfg.props.fraction
     holds = rng.random() < p  # always drawn
     if not holds:
@@ -149,16 +143,17 @@ def prop_spec(fit, root: np.ndarray, index: int = 0) -> PropSpec:  # noqa: ANN00
 
 def plan_accessories(cfg: JobConfig, i: int, rig: HandRig, hand: HandSpec, n_objects: int) -> tuple[PropSpec, ...]:
     """Sample ``i``'s worn accessories, placed on the posed hand (part ids after the
-    ``n_objects`` held objects); drawn from :func:`synth.scene.accessories.accessories_rng`."""
+    ``n_objects`` held objects); drawn from the ``accessories`` stream."""
     probs = cfg.accessories.probs()
     if not any(probs.values()):
         return ()
     from synth.scene import accessories as acc
 
-    accs = acc.sample_accessories(acc.accessories_rng(cfg.seed, i), rig, hand.shape, probs, hand.pose_deg)
+    accs = acc.sample_accessories(stream(cfg.seed, i, "accessories"), rig, hand.shape, probs, hand.pose_deg,
+                                  posed=hand.posed)
     if not accs:
         return ()
-    bt = model_pose(rig, hand.shape, hand.pose_deg).bone_transforms
+    bt = hand.posed.bone_transforms
     return acc.accessory_specs(accs, bt, hand.root, rig.bone_names, n_objects)
 
 
@@ -182,32 +177,17 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     ])  # fmt: skip
 
 
-_last_model_pose: list = [None, None]  # [key, PosedHand]: planning and posing share one forward pass
-
-
-def model_pose(rig: HandRig, shape: np.ndarray, pose: np.ndarray):  # noqa: ANN201 - PosedHand
-    """The posed hand in the model frame (no root transform); the last result is reused."""
+def posed_hand(rig: HandRig, hand: HandSpec) -> HandSpec:
+    """``hand`` carrying its posed mesh for its own shape and pose (after changing either)."""
     from synth.hand.skinning import forward
 
-    key = (id(rig), np.asarray(shape, dtype=np.float64).tobytes(), np.asarray(pose, dtype=np.float64).tobytes())
-    if _last_model_pose[0] != key:
-        _last_model_pose[:] = [key, forward(rig, shape, pose)]
-    return _last_model_pose[1]
+    return dataclasses.replace(hand, posed=forward(rig, hand.shape, hand.pose_deg))
 
 
-def posed_world(rig: HandRig, hand: HandSpec) -> tuple[np.ndarray, np.ndarray]:
-    """World-frame ``(vertices (V, 3), keypoints (21, 3))`` of a hand spec, metres: the model-frame
-    pose mapped by ``hand.root`` (the same as skinning with ``root``, which applies it last)."""
-    p = model_pose(rig, hand.shape, hand.pose_deg)
-    R, t = hand.root[:3, :3], hand.root[:3, 3]
-    return p.vertices @ R.T + t, p.keypoints @ R.T + t
-
-
-def palm_centre(rig: HandRig, shape: np.ndarray, pose: np.ndarray) -> np.ndarray:
-    """``(3,)`` model-frame palm centre of the posed hand: the mean of the wrist and the four
-    finger MCP keypoints (shape parameters move the wrist, so this is computed, not fixed)."""
-    kp = model_pose(rig, shape, pose).keypoints
-    return kp[[0, 5, 9, 13, 17]].mean(axis=0)
+def palm_centre(keypoints: np.ndarray) -> np.ndarray:
+    """``(3,)`` palm centre of ``(21, 3)`` posed keypoints (same frame): the mean of the wrist and
+    the four finger MCP keypoints (shape parameters move the wrist, so this is computed, not fixed)."""
+    return keypoints[[0, 5, 9, 13, 17]].mean(axis=0)
 
 
 def _uniform(rng: np.random.Generator, lohi: tuple[float, float]) -> float:
@@ -230,7 +210,7 @@ def plan_sample(
     Returns:
         The sample's spec; identical for identical ``(cfg, i)``.
     """
-    rng = sample_rng(cfg.seed, i)
+    rng = stream(cfg.seed, i)
     sides = ("right", "left") if cfg.hand.side == "both" else (cfg.hand.side,)
     side = sides[int(rng.integers(len(sides)))]
     rig = rigs[side]
@@ -244,10 +224,13 @@ def plan_sample(
     fit = fit_prop(cfg, i, rig, shape, gesture, category) if holding else None
     if fit is not None:  # the grasp the object was fitted to, with its adjusted flexion
         pose, gesture, category = np.asarray(fit.pose_deg, dtype=np.float64), str(fit.grasp), "grasp"
+    from synth.hand.skinning import forward
+
+    posed = forward(rig, shape, pose)  # the posed hand of the sample: computed once, carried in HandSpec
 
     natural = cfg.camera.mode != "orbit" or cfg.lighting.mode == "natural" or cfg.appearance.skin == "monk"
     if natural:
-        root = natural_root(rng, rig, shape, pose)
+        root = natural_root(rng, posed.keypoints)
         if fit is not None and fit.prop.category == "container":
             root = upright_root(cfg.seed, i, root, np.asarray(fit.object_to_model, dtype=np.float64))
         R = root[:3, :3]
@@ -255,15 +238,15 @@ def plan_sample(
         R = random_rotation(rng)
         root = np.eye(4)
         root[:3, :3] = R
-        root[:3, 3] = -R @ palm_centre(rig, shape, pose)
+        root[:3, 3] = -R @ palm_centre(posed.keypoints)
     hand = HandSpec(model=cfg.hand.model, side=side, shape=shape, pose_deg=pose, root=root,
-                    gesture=gesture, gesture_category=category)
+                    gesture=gesture, gesture_category=category, posed=posed)
     props = (prop_spec(fit, root),) if fit is not None else ()
     if natural:
         worn = plan_accessories(cfg, i, rig, hand, len(props))
         spec = dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props + worn)
-        spec = drop_visible_sleeve_ends(spec, rig)
-        return plan_room(cfg, i, plan_surface(cfg, i, spec, rig), rig)
+        spec = drop_visible_sleeve_ends(spec)
+        return plan_room(cfg, i, plan_surface(cfg, i, spec, rig))
 
     W, H = cfg.render.size
     c = cfg.camera
@@ -285,8 +268,9 @@ def plan_sample(
 
     tones = list(SKIN_TONES)
     tone = tones[int(rng.integers(len(tones)))]
-    material = MaterialSpec(base_color=SKIN_TONES[tone], roughness=_uniform(rng, (0.35, 0.6)),
-                            subsurface_weight=0.1, skin_tone=tone)
+    hand = dataclasses.replace(hand, material=MaterialSpec(base_color=SKIN_TONES[tone],
+                                                           roughness=_uniform(rng, (0.35, 0.6)),
+                                                           subsurface_weight=0.1, skin_tone=tone))
 
     # Key light: on the camera's side, up to 60 degrees off the view direction, 1 m away.
     fwd = eye / np.linalg.norm(eye)
@@ -301,21 +285,21 @@ def plan_sample(
     tint = 1.0 + 0.2 * (2.0 * rng.random(3) - 1.0)
     background = BackgroundSpec(color=tuple(float(x) for x in np.clip(grey * tint, 0, 1)),
                                 strength=_uniform(rng, cfg.lighting.world_strength))
-    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=camera, material=material,
-                      lights=(light,), background=background, camera_mode="orbit", props=props)
+    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hands=(hand,), camera=camera, camera_mode="orbit",
+                      lighting=LightingSpec(kind="basic", key_lights=(light,), world=background), props=props)
 
 
 #: A sleeve's far end: its vertices within this distance (metres) of its farthest from the wrist.
 SLEEVE_END_M = 0.02
 
 
-def drop_visible_sleeve_ends(spec: SampleSpec, rig: HandRig) -> SampleSpec:
+def drop_visible_sleeve_ends(spec: SampleSpec) -> SampleSpec:
     """Remove a sleeve whose far (elbow-side) end would show in the image -- a cloth tube ending
     in mid-air is the stump the viewpoint rules keep out of frame for the bare forearm; the
     objects after it move down one part id. Unchanged when no sleeve end is visible."""
     if not any(p.category == "accessory" and p.name == "sleeve" for p in spec.props):
         return spec
-    _, kp = posed_world(rig, spec.hand)
+    _, kp = spec.hand.world()
     cam = spec.camera
     kept = []
     for p in spec.props:
@@ -323,8 +307,7 @@ def drop_visible_sleeve_ends(spec: SampleSpec, rig: HandRig) -> SampleSpec:
             d = np.linalg.norm(p.vertices - kp[0], axis=1)
             end = p.vertices[d > d.max() - SLEEVE_END_M]
             c = transform(end, cam.world_to_cam)
-            c = c[c[:, 2] > 1e-3]  # in front of the camera
-            uv = (c @ cam.K.T)[:, :2] / c[:, 2:3]
+            uv = project_camera(c[c[:, 2] > 1e-3], cam.K)  # the points in front of the camera
             if ((uv[:, 0] > -0.5) & (uv[:, 0] < cam.width - 0.5) & (uv[:, 1] > -0.5) & (uv[:, 1] < cam.height - 0.5)).any():
                 logger.debug("sample %d: the sleeve's end would be in the image; no sleeve", spec.sample_id)
                 continue
@@ -338,21 +321,21 @@ def drop_visible_sleeve_ends(spec: SampleSpec, rig: HandRig) -> SampleSpec:
 
 def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> SampleSpec:
     """Add the table of sample ``i`` when its lighting drew one (:mod:`synth.scene.surface`,
-    stream ``SeedSequence([seed, i, 4])``): a slab under the hand, forearm, held object and
+    stream ``surface``): a slab under the hand, forearm, held object and
     accessories, appended to ``spec.props`` (category ``surface``). Local lights that would sit
     under the top are mirrored above it. Unchanged when the camera is not above the top."""
-    ls = spec.extra.get("lighting")
+    ls = spec.lighting.sample
     if ls is None or not ls.background.table:
         return spec
     from synth.scene import surface as sf
 
-    verts, _ = posed_world(rig, spec.hand)
+    verts, _ = spec.hand.world()
     pts = np.concatenate([verts] + [np.asarray(p.vertices) for p in spec.props])
-    surf = sf.sample_surface(sf.surface_rng(cfg.seed, i), pts, spec.camera.position, cfg.lighting.table_rest_prob)
+    surf = sf.sample_surface(stream(cfg.seed, i, "surface"), pts, spec.camera.position, cfg.lighting.table_rest_prob)
     if surf is None:
         logger.debug("sample %d: camera below the table top; no table", i)
         ls = dataclasses.replace(ls, background=dataclasses.replace(ls.background, table=False))
-        return dataclasses.replace(spec, extra={**spec.extra, "lighting": ls})
+        return dataclasses.replace(spec, lighting=dataclasses.replace(spec.lighting, sample=ls))
     ps = sf.surface_spec(surf, OBJECT_PART_BASE + len(spec.props), verts, rig.parts)
     lifted = []
     for li in ls.lights:
@@ -361,58 +344,46 @@ def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> Samp
             li = dataclasses.replace(li, position=(li.position[0], li.position[1], 2.0 * surf.top_z - z + 0.2))
         lifted.append(li)
     ls = dataclasses.replace(ls, lights=tuple(lifted))
-    lights = tuple(LightSpec(position=li.position, target=li.target, power=li.power, size=li.size, color=li.color)
-                   for li in ls.lights)
     worn = [np.asarray(p.vertices) for p in spec.props if p.category == "accessory"]
     body_low = float(np.concatenate([verts] + worn)[:, 2].min())  # the hand or what it wears touches the top
     touches = surf.resting and body_low - surf.top_z <= sf.CONTACT_TOLERANCE_M + 3e-3
-    extra = {**spec.extra, "lighting": ls, "surface": surf, "surface_words": sf.surface_words(surf, touches)}
-    return dataclasses.replace(spec, props=spec.props + (ps,), lights=lights, extra=extra)
+    return dataclasses.replace(spec, props=spec.props + (ps,), lighting=dataclasses.replace(spec.lighting, sample=ls),
+                               surface=SurfaceSpec(surf, sf.surface_words(surf, touches)))
 
 
-def plan_room(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> SampleSpec:
+def plan_room(cfg: JobConfig, i: int, spec: SampleSpec) -> SampleSpec:
     """Add the room of sample ``i`` when its background kind is ``room`` (:mod:`synth.scene.room`,
-    stream ``SeedSequence([seed, i, 6])``) as ``spec.extra["room"]``: behind everything the
-    sample labels (hand, objects, accessories, table). Unchanged otherwise."""
-    ls = spec.extra.get("lighting")
+    stream ``room``) as ``spec.room``: behind everything the sample labels (hand, objects,
+    accessories, table). Unchanged otherwise."""
+    ls = spec.lighting.sample
     if ls is None or ls.background.kind != "room":
         return spec
     from synth.scene import room as rm
 
-    verts, _ = posed_world(rig, spec.hand)
+    verts, _ = spec.hand.world()
     pts = np.concatenate([verts] + [np.asarray(p.vertices) for p in spec.props])
     cam = spec.camera
-    room = rm.sample_room(rm.room_rng(cfg.seed, i), cam.world_to_cam, cam.K, (cam.width, cam.height), pts)
-    return dataclasses.replace(spec, extra={**spec.extra, "room": room})
+    room = rm.sample_room(stream(cfg.seed, i, "room"), cam.world_to_cam, cam.K, (cam.width, cam.height), pts)
+    return dataclasses.replace(spec, room=room)
 
 
 @functools.lru_cache(maxsize=8)
-def _hdris(dirs: tuple[str, ...]) -> list:
+def _hdris(dirs: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list:
     from synth.scene.lighting import available_hdris
 
-    return available_hdris(dirs)
+    return [p for p in available_hdris(dirs) if str(p) not in exclude]
 
 
 @functools.lru_cache(maxsize=8)
-def _backgrounds(dirs: tuple[str, ...]) -> list:
+def _backgrounds(dirs: tuple[str, ...], exclude: tuple[str, ...] = ()) -> list:
     from synth.scene.lighting import IMAGE_SUFFIXES, list_files
 
-    return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background")]
+    return [p for d in dirs for p in list_files(d, IMAGE_SUFFIXES, "background") if str(p) not in exclude]
 
 
 #: The forearm points at most this far from straight down (world -Z): hands are raised, held
 #: out or hang, with the elbow below or level with the hand far more often than above it.
 FOREARM_MAX_FROM_DOWN_DEG = 100.0
-
-
-def rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Minimal ``(3, 3)`` rotation taking unit vector ``a`` to unit vector ``b`` (Rodrigues; a
-    half turn about x for opposite vectors along y, the model's forearm axis)."""
-    v, c = np.cross(a, b), float(a @ b)
-    if np.linalg.norm(v) < 1e-9:
-        return np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + Vx + Vx @ Vx / (1.0 + c)
 
 
 #: A held container (mug, cup, bottle) stands within this angle of upright (degrees).
@@ -424,10 +395,10 @@ UPRIGHT_FOREARM_MAX_DEG = 125.0
 def upright_root(seed: int, i: int, root: np.ndarray, object_to_model: np.ndarray) -> np.ndarray:
     """Turn a hand holding a container about its palm centre (the world origin) so that the
     container's axis (prop +z, its opening) points within :data:`UPRIGHT_TILT_DEG` of world up,
-    as people hold drinks; the tilt is drawn from ``SeedSequence([seed, i, 5])``. Returns ``root``
+    as people hold drinks; the tilt is drawn from the ``upright`` stream. Returns ``root``
     unchanged when the forearm would then point more than :data:`UPRIGHT_FOREARM_MAX_DEG` from
     straight down (an elbow above the hand)."""
-    g = np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 5]))
+    g = stream(seed, i, "upright")
     tilt, azim = np.radians(UPRIGHT_TILT_DEG) * np.sqrt(g.random()), 2.0 * np.pi * g.random()
     target = np.array([np.sin(tilt) * np.cos(azim), np.sin(tilt) * np.sin(azim), np.cos(tilt)])
     up = root[:3, :3] @ object_to_model[:3, :3] @ np.array([0.0, 0.0, 1.0])
@@ -441,7 +412,7 @@ def upright_root(seed: int, i: int, root: np.ndarray, object_to_model: np.ndarra
     return out
 
 
-def natural_root(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, pose: np.ndarray) -> np.ndarray:
+def natural_root(rng: np.random.Generator, keypoints: np.ndarray) -> np.ndarray:
     """``(4, 4)`` model-to-world transform of a naturally held hand: palm centre at the origin,
     the forearm (model -y) within :data:`FOREARM_MAX_FROM_DOWN_DEG` of world down, and a uniform
     rotation about the forearm (pronation / supination), so that upright cameras see upright
@@ -453,11 +424,11 @@ def natural_root(rng: np.random.Generator, rig: HandRig, shape: np.ndarray, pose
     a_m = np.array([0.0, -1.0, 0.0])  # forearm direction, model frame
     R0 = rotation_between(a_m, a_w)
     tw = rng.uniform(0.0, 2.0 * np.pi)
-    K = np.array([[0, -a_w[2], a_w[1]], [a_w[2], 0, -a_w[0]], [-a_w[1], a_w[0], 0]])
+    K = skew(a_w)
     R = (np.eye(3) + np.sin(tw) * K + (1 - np.cos(tw)) * K @ K) @ R0
     root = np.eye(4)
     root[:3, :3] = R
-    root[:3, 3] = -R @ palm_centre(rig, shape, pose)
+    root[:3, 3] = -R @ palm_centre(keypoints)
     return root
 
 
@@ -466,25 +437,24 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
     """Camera, skin, lighting and post effects from the appearance samplers (issue 5): natural
     viewpoints around the posed hand, Monk-scale skin, HDRI / sky / studio light, backgrounds.
 
-    Draw order (fixed): camera, skin, lighting, post effects. The sampled objects are kept in
-    ``spec.extra`` (``viewpoint``, ``skin``, ``lighting``, ``post``) for the renderer and labels.
+    Draw order (fixed): camera, skin, lighting, post effects. The samples are kept in the spec's
+    sections (``viewpoint``, the hand's ``skin``, ``lighting``, ``post``) for the renderer and labels.
     """
     from synth.scene import lighting as lt
-    from synth.scene.post import PostConfig, sample_post
+    from synth.scene.post import sample_post
     from synth.scene.skin import sample_skin
-    from synth.scene.viewpoint import ViewpointConfig, sample_viewpoint
+    from synth.scene.viewpoint import sample_viewpoint
 
     W, H = cfg.render.size
-    vertices, keypoints = posed_world(rig, hand)
+    vertices, keypoints = hand.world()
     held = np.concatenate([p.vertices for p in props]) if props else None  # keep held objects in frame
-    vp = sample_viewpoint(rng, vertices, rig.parts, keypoints, hand.side, W, H, ViewpointConfig(**cfg.viewpoint_kwargs()),
+    vp = sample_viewpoint(rng, vertices, rig.parts, keypoints, hand.side, W, H, cfg.camera,
                           extra_points=held)
-    extra: dict[str, object] = {"viewpoint": vp.attributes()}
+    sk = None
     if cfg.appearance.skin == "monk":
         sk = sample_skin(rng, np.asarray(cfg.appearance.monk_weights), cfg.appearance.polish_prob)
         material = MaterialSpec(base_color=sk.back_color, roughness=sk.roughness, subsurface_weight=1.0,
                                 subsurface_radius=sk.subsurface_radius, skin_tone=f"monk {sk.monk} ({sk.tone_words})")
-        extra["skin"] = sk
     else:
         tones = list(SKIN_TONES)
         tone = tones[int(rng.integers(len(tones)))]
@@ -492,24 +462,22 @@ def _plan_natural(cfg: JobConfig, i: int, rng: np.random.Generator, rig: HandRig
                                 subsurface_weight=0.1, skin_tone=tone)
     centre = vertices[rig.parts >= 2].mean(axis=0)
     if cfg.lighting.mode == "natural":
-        lcfg = lt.LightingConfig(**cfg.lighting_kwargs())
-        ls = lt.sample_lighting(rng, lcfg, _hdris(tuple(cfg.lighting.hdri_dirs)), centre, vp.camera.position,
-                                _backgrounds(tuple(cfg.lighting.background_dirs)))
-        extra["lighting"] = ls
-        lights = tuple(LightSpec(position=li.position, target=li.target, power=li.power, size=li.size, color=li.color)
-                       for li in ls.lights)
-        background = BackgroundSpec(color=ls.background.color_a, strength=ls.env.strength)
+        skip = tuple(cfg.lighting.exclude_files)
+        ls = lt.sample_lighting(rng, cfg.lighting, _hdris(tuple(cfg.lighting.hdri_dirs), skip), centre,
+                                vp.camera.position, _backgrounds(tuple(cfg.lighting.background_dirs), skip))
+        lighting = LightingSpec(kind="natural", sample=ls)
     else:
         fwd = vp.camera.position - centre
         fwd /= np.linalg.norm(fwd)
         lights = (LightSpec(position=tuple(float(x) for x in centre + fwd), target=tuple(float(x) for x in centre),
                             power=_uniform(rng, cfg.lighting.key_power), size=0.3),)
         grey = _uniform(rng, (0.05, 0.6))
-        background = BackgroundSpec(color=(grey, grey, grey), strength=_uniform(rng, cfg.lighting.world_strength))
+        lighting = LightingSpec(kind="basic", key_lights=lights, world=BackgroundSpec(
+            color=(grey, grey, grey), strength=_uniform(rng, cfg.lighting.world_strength)))
     # Depth of field focuses on the hand centre (planar camera depth).
     focus = float(vp.camera.world_to_cam[2, :3] @ centre + vp.camera.world_to_cam[2, 3])
-    post = sample_post(rng, PostConfig(**dataclasses.asdict(cfg.post)), focus_m=focus, focal_mm=vp.focal_mm,
+    post = sample_post(rng, cfg.post, focus_m=focus, focal_mm=vp.focal_mm,
                        focal_px=float(vp.camera.K[0, 0]))
-    extra["post"] = post
-    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hand=hand, camera=vp.camera, material=material,
-                      lights=lights, background=background, camera_mode=vp.mode, extra=extra)
+    hand = dataclasses.replace(hand, material=material, skin=sk)
+    return SampleSpec(sample_id=int(i), seed=int(cfg.seed), hands=(hand,), camera=vp.camera, camera_mode=vp.mode,
+                      viewpoint=vp, lighting=lighting, post=post)

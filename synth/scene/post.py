@@ -24,9 +24,10 @@ import numpy as np
 os.environ.setdefault("OPENCV_IO_ENABLE_OPENEXR", "1")
 
 
-@dataclass(frozen=True)
+@dataclass
 class PostConfig:
-    """Probabilities and ranges of the post effects.
+    """Probabilities and ranges of the post effects on the RGB image only, recorded in
+    ``attributes.post``: the job config's ``post`` section and the sampler's input (one definition).
 
     Attributes:
         blur_prob: probability of a whole-image Gaussian soft-focus blur, sigma in ``blur_sigma`` px.

@@ -19,8 +19,8 @@ anything that is labelled: along a camera ray depth grows monotonically, so a su
 vertices all lie beyond a depth plane lies beyond it everywhere (boxes are convex). Boxes that
 would come nearer are pushed back or trimmed (:func:`sample_room`).
 
-Random draws come from the sample's own stream ``SeedSequence([seed, i, 6])``
-(:func:`room_rng`), so the rest of the sample does not depend on the room.
+Random draws come from the sample's own stream ``room`` (:mod:`synth.rng`), so the rest of the
+sample does not depend on the room.
 """
 
 from __future__ import annotations
@@ -51,11 +51,6 @@ _FLOORS = ((0.35, 0.22, 0.12), (0.52, 0.36, 0.20), (0.20, 0.13, 0.08), (0.45, 0.
            (0.60, 0.52, 0.42))
 _WOODS = ((0.52, 0.33, 0.16), (0.65, 0.45, 0.22), (0.20, 0.10, 0.05), (0.40, 0.16, 0.07), (0.66, 0.55, 0.40),
           (0.85, 0.84, 0.80), (0.08, 0.08, 0.08))
-
-
-def room_rng(seed: int, i: int) -> np.random.Generator:
-    """The Generator of sample ``i``'s room (independent of the rest of the sample)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 6]))
 
 
 @dataclass(frozen=True)

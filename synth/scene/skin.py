@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from synth.geometry import vertex_normals
+
 #: Monk Skin Tone scale swatches, steps 1..10 (sRGB hex).
 MONK_HEX: tuple[str, ...] = (
     "#f6ede4", "#f3e7db", "#f7ead0", "#eadaba", "#d7bd96",
@@ -186,12 +188,7 @@ def skin_attributes(rig: object) -> tuple[np.ndarray, np.ndarray]:
     from synth.hand.skinning import forward
 
     v = forward(rig).vertices  # type: ignore[arg-type]
-    f = rig.faces  # type: ignore[attr-defined]
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, f[:, k], fn)
-    vn /= np.maximum(np.linalg.norm(vn, axis=1, keepdims=True), 1e-12)
+    vn = vertex_normals(v, rig.faces)  # type: ignore[attr-defined]
     dom = np.argmax(rig.skin_weights, axis=1)  # type: ignore[attr-defined]
     palmar = -rig.joint_frames[dom][:, :, 2]  # type: ignore[attr-defined]
     # (left rigs: frames S F D keep z = S z_right and normals mirror to S n, so c is unchanged)

@@ -1,43 +1,38 @@
 """The pure-Python description of one sample: what to render, not how.
 
-A :class:`SampleSpec` holds plain dataclasses for the hand, camera, material, lights and
-background. Renderers map it to their own scene (``synth.render.blender``, ``synth.render.raster``);
-samplers in :mod:`synth.scene.plan` fill it from ``(job seed, i)``. Appearance diversity (skin
-textures, HDRIs, camera modes) extends these dataclasses and their samplers, not the renderers'
-structure.
+A :class:`SampleSpec` is typed sections, no free-form dict:
+
+* ``hands``: a tuple of :class:`HandSpec` (side, shape, pose, root, gesture, skin, and the posed
+  mesh computed once by the planner); one hand today;
+* ``camera`` and ``viewpoint`` (the natural viewpoint sample, or None for the orbit camera);
+* ``lighting``: a :class:`LightingSpec` of kind ``natural`` (HDRI / sky / studio environment, local
+  lights, a background) or ``basic`` (one key light, a uniform world); ``spec.lights`` and
+  ``spec.background`` read it, so lights are stored once;
+* ``surface``: the table under the hand (its mesh is the last of ``props``), or None;
+* ``props``: held objects, worn accessories and the table (part ids 16, 17, ...);
+* ``post``: the camera effects on the RGB image, or None.
+
+Renderers map it to their own scene (``synth.render.blender``, ``synth.render.raster``); the
+planner in :mod:`synth.scene.plan` fills it from ``(job seed, i)``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synth.jsonable import to_jsonable
 from synth.scene.camera import Camera
 
-
-@dataclass(frozen=True)
-class HandSpec:
-    """The hand of one sample.
-
-    Attributes:
-        model: model name (``synth.hand.models.load_model``).
-        side: ``right`` or ``left``.
-        shape: ``(P,)`` shape parameters of the rig.
-        pose_deg: ``(16, 3)`` anatomical angles, degrees.
-        root: ``(4, 4)`` model-to-world transform (metres).
-        gesture: gesture name (``free`` for a free random pose).
-        gesture_category: gesture category (``free`` when none).
-    """
-
-    model: str
-    side: str
-    shape: np.ndarray
-    pose_deg: np.ndarray
-    root: np.ndarray
-    gesture: str = "free"
-    gesture_category: str = "free"
+if TYPE_CHECKING:
+    from synth.hand.skinning import PosedHand
+    from synth.scene.lighting import LightingSample
+    from synth.scene.post import PostSpec
+    from synth.scene.skin import SkinSample
+    from synth.scene.surface import Surface
+    from synth.scene.viewpoint import Viewpoint
 
 
 @dataclass(frozen=True)
@@ -89,6 +84,49 @@ class BackgroundSpec:
 
     color: tuple[float, float, float] = (0.5, 0.5, 0.5)
     strength: float = 0.5
+
+
+@dataclass(frozen=True)
+class HandSpec:
+    """One hand of a sample.
+
+    Attributes:
+        model: model name (``synth.hand.models.load_model``).
+        side: ``right`` or ``left``.
+        shape: ``(P,)`` shape parameters of the rig.
+        pose_deg: ``(16, 3)`` anatomical angles, degrees.
+        root: ``(4, 4)`` model-to-world transform (metres).
+        gesture: gesture name (``free`` for a free random pose).
+        gesture_category: gesture category (``free`` when none).
+        material: skin BSDF inputs (kind ``basic``: one of four flat tones; kind ``monk``: the
+            back-of-hand colour of ``skin``).
+        skin: the Monk-scale skin sample (kind ``monk``), or None (kind ``basic``).
+        posed: the posed hand in the model frame (``forward(rig, shape, pose_deg)``), computed
+            once by the planner; :meth:`world` maps it by ``root``.
+    """
+
+    model: str
+    side: str
+    shape: np.ndarray
+    pose_deg: np.ndarray
+    root: np.ndarray
+    gesture: str = "free"
+    gesture_category: str = "free"
+    material: MaterialSpec = field(default_factory=lambda: MaterialSpec())
+    skin: SkinSample | None = None
+    posed: PosedHand | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def skin_kind(self) -> str:
+        return "basic" if self.skin is None else "monk"
+
+    def world(self) -> tuple[np.ndarray, np.ndarray]:
+        """World-frame ``(vertices (V, 3), keypoints (21, 3))``, metres: the posed hand mapped by
+        ``root`` (the same as skinning with ``root``, which applies it last)."""
+        if self.posed is None:
+            raise ValueError("this HandSpec carries no posed hand (plan it with synth.scene.plan)")
+        R, t = self.root[:3, :3], self.root[:3, 3]
+        return self.posed.vertices @ R.T + t, self.posed.keypoints @ R.T + t
 
 
 #: Part id of the first held object; object ``k`` of a sample has part id ``OBJECT_PART_BASE + k``.
@@ -168,14 +206,61 @@ class PropSpec:
             "object_to_world": np.asarray(self.object_to_world, dtype=np.float64).tolist(),
             "grasp": self.grasp,
             "material": self.color_name,
-            "materials": [_plain(asdict(m)) for m in self.materials],
-            "contacts": [_plain(c) for c in self.contacts],
+            "materials": [to_jsonable(asdict(m)) for m in self.materials],
+            "contacts": [to_jsonable(c) for c in self.contacts],
             "fingers": sorted({c["finger"] for c in self.contacts if c.get("finger")}),
-            "dimensions_m": _plain(self.description.get("params", {})),
-            "fit": _plain(self.fit),
+            "dimensions_m": to_jsonable(self.description.get("params", {})),
+            "fit": to_jsonable(self.fit),
             "n_vertices": int(len(self.vertices)),
             "n_faces": int(len(self.faces)),
         }
+
+
+@dataclass(frozen=True)
+class LightingSpec:
+    """The lighting section.
+
+    Attributes:
+        kind: ``natural`` (``sample``: environment, local lights, background) or ``basic``
+            (``key_lights`` and ``world``: one area key light and a uniform world).
+        sample: the natural lighting sample (:mod:`synth.scene.lighting`), or None.
+        key_lights: the basic kind's area lights.
+        world: the basic kind's uniform world background.
+    """
+
+    kind: str = "basic"
+    sample: LightingSample | None = None
+    key_lights: tuple[LightSpec, ...] = ()
+    world: BackgroundSpec = field(default_factory=lambda: BackgroundSpec())
+
+    @property
+    def lights(self) -> tuple[LightSpec, ...]:
+        """Area-light view of the lights (the natural kind's local lights, or the key lights)."""
+        if self.sample is None:
+            return self.key_lights
+        return tuple(LightSpec(position=li.position, target=li.target, power=li.power, size=li.size, color=li.color)
+                     for li in self.sample.lights)
+
+    @property
+    def background(self) -> BackgroundSpec:
+        """Uniform-world view of the background (the natural kind's first colour at the
+        environment's strength)."""
+        if self.sample is None:
+            return self.world
+        return BackgroundSpec(color=self.sample.background.color_a, strength=self.sample.env.strength)
+
+
+@dataclass(frozen=True)
+class SurfaceSpec:
+    """The table under the hand (its mesh is the ``surface`` entry of ``SampleSpec.props``).
+
+    Attributes:
+        surface: the sampled table (:class:`synth.scene.surface.Surface`).
+        words: caption words (``"a wooden table"``, ``"resting on a wooden table"``...).
+    """
+
+    surface: Surface
+    words: str
 
 
 @dataclass(frozen=True)
@@ -184,45 +269,55 @@ class SampleSpec:
 
     Attributes:
         sample_id: sample index ``i``.
-        seed: job seed (the sample's Generator is ``SeedSequence([seed, i])``).
-        hand: the hand.
+        seed: job seed (the sample's streams are :func:`synth.rng.stream`).
+        hands: the hands (one today).
         camera: the camera (OpenCV conventions).
-        material: skin material.
-        lights: area lights.
-        background: world background.
-        camera_mode: how the camera was placed (for the attributes).
-        extra: free-form attributes for later samplers.
-        props: objects held by the hand (part ids 16, 17, ...).
+        camera_mode: how the camera was placed (``third_person``, ``egocentric``, ``selfie``,
+            ``orbit``).
+        viewpoint: the natural viewpoint sample (framing, focal length), or None (orbit).
+        lighting: the lighting section.
+        surface: the table, or None.
+        props: held objects, then worn accessories, then the table (part ids 16, 17, ...).
+        post: camera effects on the RGB image, or None.
+        room: the procedural room behind the hand (background kind ``room``,
+            :class:`synth.scene.room.Room`: background in the label passes), or None.
     """
 
     sample_id: int
     seed: int
-    hand: HandSpec
+    hands: tuple[HandSpec, ...]
     camera: Camera
-    material: MaterialSpec = field(default_factory=MaterialSpec)
-    lights: tuple[LightSpec, ...] = ()
-    background: BackgroundSpec = field(default_factory=BackgroundSpec)
     camera_mode: str = "orbit"
-    extra: dict[str, Any] = field(default_factory=dict)
+    viewpoint: Viewpoint | None = None
+    lighting: LightingSpec = field(default_factory=LightingSpec)
+    surface: SurfaceSpec | None = None
     props: tuple[PropSpec, ...] = ()
+    post: PostSpec | None = None
+    room: Any = None
+
+    @property
+    def hand(self) -> HandSpec:
+        """The first hand (the only one in a one-hand sample)."""
+        return self.hands[0]
+
+    @property
+    def material(self) -> MaterialSpec:
+        """The first hand's skin material."""
+        return self.hands[0].material
+
+    @property
+    def lights(self) -> tuple[LightSpec, ...]:
+        return self.lighting.lights
+
+    @property
+    def background(self) -> BackgroundSpec:
+        return self.lighting.background
 
     def appearance_dict(self) -> dict[str, Any]:
         """JSON-safe description of material, lights and background (for labels)."""
         return {
-            "material": _plain(asdict(self.material)),
-            "lights": [_plain(asdict(li)) for li in self.lights],
-            "background": _plain(asdict(self.background)),
+            "material": to_jsonable(asdict(self.material)),
+            "lights": [to_jsonable(asdict(li)) for li in self.lights],
+            "background": to_jsonable(asdict(self.background)),
             "camera_mode": self.camera_mode,
         }
-
-
-def _plain(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {k: _plain(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_plain(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, np.generic):
-        return x.item()
-    return x

@@ -17,9 +17,8 @@ tablecloth material. It becomes one more :class:`synth.scene.spec.PropSpec` (cat
 ``surface``, the part id after the held objects and accessories), so the depth, part, normal
 passes and ``mesh/ID.npz`` include it like any object.
 
-Random draws come from the sample's own stream ``SeedSequence([seed, i, 4])``
-(:func:`surface_rng`), always the same number of them, so the rest of the sample does not depend
-on whether it has a table.
+Random draws come from the sample's own stream ``surface`` (:mod:`synth.rng`), always the same
+number of them, so the rest of the sample does not depend on whether it has a table.
 """
 
 from __future__ import annotations
@@ -63,11 +62,6 @@ _PLAIN: dict[str, tuple[float, float, float]] = {
     "red": (0.50, 0.05, 0.04), "blue": (0.06, 0.15, 0.45), "green": (0.10, 0.30, 0.09),
     "yellow": (0.75, 0.55, 0.08), "beige": (0.62, 0.50, 0.35),
 }  # fmt: skip
-
-
-def surface_rng(seed: int, i: int) -> np.random.Generator:
-    """The Generator of sample ``i``'s table (independent of the sample's other streams)."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(i), 4]))
 
 
 @dataclass(frozen=True)

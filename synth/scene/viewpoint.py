@@ -33,11 +33,12 @@ Rejected draws are re-drawn from the same Generator, so the result is determinis
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from synth.scene.camera import Camera, intrinsics, look_at, transform
+from synth.geometry import palm_normal, project_camera, rotation_between, transform
+from synth.scene.camera import Camera, intrinsics, look_at
 
 logger = logging.getLogger(__name__)
 
@@ -63,28 +64,49 @@ WORLD_UP = np.array([0.0, 0.0, 1.0])
 ROLL_DEG = 25.0
 
 
-@dataclass(frozen=True)
+@dataclass
 class ViewpointConfig:
-    """Camera distribution.
+    """Camera sampling (metres, degrees): the job config's ``camera`` section and the sampler's
+    input (one definition).
 
     Attributes:
-        modes: mixture weights per mode (normalised; zero weights disable a mode).
-        fraction: ``(lo, hi)`` extent of the hand as a fraction of the short image side.
-        focal_mm: ``(lo, hi)`` 35 mm-equivalent focal length, millimetres.
+        mode: ``mixed`` (draw third-person / egocentric / selfie views with the weights below),
+            one of those three modes only, or ``orbit`` (the simple orbit camera below).
+            Natural modes keep the forearm's cut out of frame and the hand within ``fraction``
+            of the short image side.
+        third_person, egocentric, selfie: mixture weights of ``mixed`` (normalised; zero
+            disables a mode).
+        fraction: (min, max) hand extent as a fraction of the short image side.
+        focal_mm: (min, max) 35 mm-equivalent focal length.
         allow_truncation: let the hand leave the frame (the forearm rule still holds).
+        distance, fov, elevation, jitter: the ``orbit`` camera: distance to the hand centre,
+            horizontal field of view, elevation, look-at jitter (fraction of the hand radius).
     """
 
-    modes: dict[str, float] = field(default_factory=lambda: {"third_person": 0.5, "egocentric": 0.25, "selfie": 0.25})
+    mode: str = "mixed"
+    third_person: float = 0.5
+    egocentric: float = 0.25
+    selfie: float = 0.25
     fraction: tuple[float, float] = (0.3, 0.7)
     focal_mm: tuple[float, float] = (24.0, 85.0)
     allow_truncation: bool = False
+    distance: tuple[float, float] = (0.45, 0.7)
+    fov: tuple[float, float] = (35.0, 45.0)
+    elevation: tuple[float, float] = (-60.0, 80.0)
+    jitter: float = 0.15
+
+    @property
+    def modes(self) -> dict[str, float]:
+        """Mixture weights per natural mode (a single mode when ``mode`` names one)."""
+        if self.mode in MODES:
+            return {self.mode: 1.0}
+        return {"third_person": self.third_person, "egocentric": self.egocentric, "selfie": self.selfie}
 
     def __post_init__(self) -> None:
-        unknown = set(self.modes) - set(MODES)
-        if unknown:
-            raise ValueError(f"unknown camera mode(s) {sorted(unknown)}; expected {', '.join(MODES)}")
-        if sum(max(0.0, w) for w in self.modes.values()) <= 0:
-            raise ValueError("camera mode weights must not all be zero")
+        if self.mode not in ("mixed", "orbit", *MODES):
+            raise ValueError(f"unknown camera mode {self.mode!r}; expected mixed, orbit, {', '.join(MODES)}")
+        if min(self.modes.values()) < 0 or sum(self.modes.values()) <= 0:
+            raise ValueError("camera mode weights must be >= 0 and not all zero")
         lo, hi = self.fraction
         if not 0.02 <= lo <= hi <= 1.5:
             raise ValueError(f"camera fraction must satisfy 0.02 <= lo <= hi <= 1.5, got {self.fraction}")
@@ -187,8 +209,7 @@ def object_view(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int = VIS_R
     po = po[po[:, 2] > 1e-3]
     if len(po) < 3:
         return 1.0, 0.0
-    uo = po @ cam.K.T
-    uo = uo[:, :2] / uo[:, 2:3] * s
+    uo = project_camera(po, cam.K) * s
     mask = np.zeros((gh, gw), dtype=np.uint8)
     hull = cv2.convexHull(np.round(uo * 16).astype(np.int32))
     cv2.fillConvexPoly(mask, hull, 1, lineType=cv2.LINE_8, shift=4)
@@ -222,8 +243,7 @@ def object_view(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int = VIS_R
         zo[need[:, 0], need[:, 1]] = fill
     ph = transform(hand, cam.world_to_cam)
     ph = ph[ph[:, 2] > 1e-3]
-    uh = ph @ cam.K.T
-    uh = uh[:, :2] / uh[:, 2:3] * s
+    uh = project_camera(ph, cam.K) * s
     zh = _min3(_splat_min(np.floor(uh[:, 0]).astype(np.int64), np.floor(uh[:, 1]).astype(np.int64), ph[:, 2],
                           gw, gh))
     covered = int((sil & (zh < zo)).sum())
@@ -245,26 +265,13 @@ def hand_frame(vertices: np.ndarray, parts: np.ndarray, keypoints: np.ndarray, s
     cap = fore[d > 0.9 * d.max()]
     a = cap.mean(0) - wrist
     a /= np.linalg.norm(a)
-    n = np.cross(keypoints[5] - wrist, keypoints[17] - wrist)
-    n = n / np.linalg.norm(n) * (1.0 if side == "right" else -1.0)
-    return {"centre": centre, "forearm": a, "palmar": n, "cap": cap}
+    return {"centre": centre, "forearm": a, "palmar": palm_normal(keypoints, side), "cap": cap}
 
 
 def _perp(v: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     r = rng.standard_normal(3)
     r -= r.dot(v) * v
     return r / np.linalg.norm(r)
-
-
-def _rotation_z_to(r: np.ndarray) -> np.ndarray:
-    """Minimal rotation taking the camera's +z axis to unit vector ``r`` (3x3)."""
-    z = np.array([0.0, 0.0, 1.0])
-    v = np.cross(z, r)
-    c = float(z @ r)
-    if np.linalg.norm(v) < 1e-12:
-        return np.eye(3)
-    Vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
-    return np.eye(3) + Vx + Vx @ Vx * (1.0 / (1.0 + c))
 
 
 def _direction(mode: str, fr: dict[str, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -385,7 +392,7 @@ def sample_viewpoint(
         # from the principal point
         r = np.array([shift[0], shift[1], f_px])
         M = np.eye(4)
-        M[:3, :3] = _rotation_z_to(r / np.linalg.norm(r))
+        M[:3, :3] = rotation_between(np.array([0.0, 0.0, 1.0]), r / np.linalg.norm(r))
         w2c = M @ w2c
         cam = Camera(K=K, world_to_cam=w2c, width=width, height=height)
         ok, frac = _check(cam, hand, fore, fr["cap"], cfg.allow_truncation, short)
@@ -417,8 +424,7 @@ def _check(cam: Camera, hand: np.ndarray, fore: np.ndarray, cap: np.ndarray, all
     pc = transform(hand, cam.world_to_cam)
     if (pc[:, 2] <= NEAR_M).any():
         return False, 0.0
-    uvw = pc @ cam.K.T
-    uv = uvw[:, :2] / uvw[:, 2:3]
+    uv = project_camera(pc, cam.K)
     inside = (uv[:, 0] >= MARGIN_PX - 0.5) & (uv[:, 0] <= W - 0.5 - MARGIN_PX) & \
              (uv[:, 1] >= MARGIN_PX - 0.5) & (uv[:, 1] <= H - 0.5 - MARGIN_PX)
     if not allow_trunc and not inside.all():
@@ -434,8 +440,7 @@ def _check(cam: Camera, hand: np.ndarray, fore: np.ndarray, cap: np.ndarray, all
     cc = transform(cap, cam.world_to_cam)
     front = cc[:, 2] > 1e-3
     if front.any():
-        cuv = (cc[front] @ cam.K.T)
-        cuv = cuv[:, :2] / cuv[:, 2:3]
+        cuv = project_camera(cc[front], cam.K)
         cin = (cuv[:, 0] > -0.5) & (cuv[:, 0] < W - 0.5) & (cuv[:, 1] > -0.5) & (cuv[:, 1] < H - 0.5)
         if cin.any():
             return False, frac

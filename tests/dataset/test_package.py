@@ -213,6 +213,11 @@ def test_hand_dataset_reader(fake_dataset: Path) -> None:
     assert sorted(tr.ids + va.ids) == list(range(8)) and not set(tr.ids) & set(va.ids)
     with pytest.raises(IndexError):
         ds[8]
+
+
+@pytest.mark.torchref  # torch in its own pytest process (see tests/conftest.py)
+def test_hand_dataset_torch_loader(fake_dataset: Path) -> None:
+    ds = HandDataset(fake_dataset, load=("rgb", "depth", "parts", "normals"))
     torch = pytest.importorskip("torch")
     t = ds.torch()[0]
     assert t["rgb"].shape == (3, 64, 64) and t["rgb"].dtype == torch.float32 and float(t["rgb"].max()) <= 1.0

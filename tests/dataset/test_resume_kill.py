@@ -40,7 +40,9 @@ def _lines(root: Path) -> int:
     return p.read_bytes().count(b"\n") if p.exists() else 0
 
 
-def _kill_when(cmd: list[str], cond, timeout: float = 120.0) -> None:  # noqa: ANN001
+def _kill_when(cmd: list[str], cond, timeout: float = 120.0) -> bool:  # noqa: ANN001
+    """Run ``cmd`` and SIGKILL it as soon as ``cond()`` holds; True when it was killed (still
+    running at that moment), False when it ended by itself first."""
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.monotonic()
     try:
@@ -50,6 +52,7 @@ def _kill_when(cmd: list[str], cond, timeout: float = 120.0) -> None:  # noqa: A
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
         proc.wait()
+    return proc.returncode == -signal.SIGKILL
 
 
 def _assert_same(ref: Path, out: Path) -> None:
@@ -63,20 +66,17 @@ def _assert_same(ref: Path, out: Path) -> None:
 
 def test_fake_render_killed_at_random_moments(tmp_path: Path) -> None:
     script = str(HERE / "synth_fake_render.py")
-    n = 30
+    n = 60  # six kills at most 5 lines apart stop well before the end
     ref, out = tmp_path / "ref", tmp_path / "out"
     subprocess.run([sys.executable, script, str(ref), str(n)], env=_env(), check=True)
     rng = np.random.default_rng(0)
-    kills = 0
-    for _ in range(6):
+    for k in range(6):
         target = _lines(out) + int(rng.integers(1, 6))
         delay = float(rng.uniform(0.0, 0.01))
-        _kill_when([sys.executable, script, str(out), str(n), "--sleep", "0.01"],
-                   lambda t=target, d=delay: _lines(out) >= t and (time.sleep(d) or True))  # fmt: skip
-        kills += 1
-        if _lines(out) >= n:
-            break
-    assert 0 < _lines(out) or kills
+        killed = _kill_when([sys.executable, script, str(out), str(n), "--sleep", "0.01"],
+                            lambda t=target, d=delay: _lines(out) >= t and (time.sleep(d) or True))  # fmt: skip
+        assert killed, f"run {k} ended before its kill"
+        assert target <= _lines(out) < n
     subprocess.run([sys.executable, script, str(out), str(n)], env=_env(), check=True)
     _assert_same(ref, out)
 
@@ -86,14 +86,16 @@ def test_fake_render_killed_at_random_moments(tmp_path: Path) -> None:
 def test_real_render_killed_and_resumed(tmp_path: Path) -> None:
     pytest.importorskip("bpy")
     ref, out = tmp_path / "ref", tmp_path / "out"
-    base = [sys.executable, "-m", "synth.cli", "render", "--count", "4", "--resolution", "64", "--preset", "draft",
+    n = 12  # two kills, after 1 and after n1 + 2 manifest lines, come long before the 12th sample
+    base = [sys.executable, "-m", "synth.cli", "render", "--count", str(n), "--resolution", "64", "--preset", "draft",
             "--seed", "7"]  # fmt: skip
     subprocess.run([*base, "--out", str(ref)], env=_env(), check=True, capture_output=True)
-    assert len(read_manifest(ref)) == 4
-    _kill_when([*base, "--out", str(out)], lambda: _lines(out) >= 1)
+    assert len(read_manifest(ref)) == n
+    assert _kill_when([*base, "--out", str(out)], lambda: _lines(out) >= 1)
     n1 = len(read_manifest(out))
-    _kill_when([*base, "--out", str(out)], lambda: _lines(out) >= n1 + 1)
-    assert len(read_manifest(out)) < 4 or pytest.skip("renders finished before the kill")
+    assert 1 <= n1 < n
+    assert _kill_when([*base, "--out", str(out)], lambda: _lines(out) >= n1 + 2)
+    assert n1 + 2 <= len(read_manifest(out)) < n
     subprocess.run([*base, "--out", str(out)], env=_env(), check=True, capture_output=True)
     _assert_same(ref, out)
     # A different config is refused, and nothing is touched.

@@ -115,7 +115,7 @@ def test_render_command_with_executor_ray(reference: Path, tiny_job_yaml: Path, 
     from synth.cli import cli
 
     if "executor" not in {p.name for p in cli.commands["render"].params}:
-        pytest.skip("synth render has no --executor yet (add synth.farm.cli.farm_options to it)")
+        pytest.fail("synth render has no --executor option (synth.farm.cli.farm_options is not wired into it)")
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["render", "--config", str(tiny_job_yaml), "--out", str(out), "--executor", "ray",
                                    "--workers", "2", "--chunk-size", "3"])

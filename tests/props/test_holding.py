@@ -16,10 +16,11 @@ import pytest
 from synth.config import JobConfig
 from synth.hand import anatomy
 from synth.hand.models import load_model
+from synth.labels.attributes import held_object_words
 from synth.labels.captions import describe
 from synth.props.holding import HOLDING_GESTURES, first_pairs, holds_object
 from synth.props.library import PROP_NAMES, affordances
-from synth.render.job import held_object_words, job_pose_sampler
+from synth.render.job import job_pose_sampler
 from synth.scene.plan import plan_sample, prop_pairs
 from synth.scene.spec import OBJECT_PART_BASE
 

@@ -186,7 +186,7 @@ def test_object_in_front_of_a_fingertip_hides_it() -> None:
     from synth.labels.sample import build_label
     from synth.render.blender.renderer import BlenderRenderer
     from synth.render.job import hand_meshes, load_rigs
-    from synth.scene.plan import plan_sample, posed_world
+    from synth.scene.plan import plan_sample
     from synth.scene.spec import PropMaterial, PropSpec
 
     cfg = apply_overrides(JobConfig(), ["seed=3", "render.resolution=64", "render.samples=1", "hand.pose_source=free"])
@@ -195,7 +195,7 @@ def test_object_in_front_of_a_fingertip_hides_it() -> None:
     try:
         for i in range(6):
             spec = plan_sample(cfg, i, rigs)
-            v, kp = posed_world(rigs[spec.hand.side], spec.hand)
+            v, kp = spec.hand.world()
             p = r.render(spec, v)
             lab = build_label(spec, kp, v, p.depth, p.parts, {}, {})
             uv, kc = np.array(lab["keypoints_2d"]), np.array(lab["keypoints_3d_cam"])

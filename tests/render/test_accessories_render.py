@@ -116,7 +116,7 @@ def test_watch_hides_the_wrist_keypoint() -> None:
     from synth.render.job import hand_meshes, load_rigs
     from synth.scene import accessories as acc
     from synth.scene.camera import Camera, intrinsics, look_at
-    from synth.scene.plan import plan_sample, posed_world
+    from synth.scene.plan import plan_sample, posed_hand
 
     cfg = apply_overrides(JobConfig(), ["seed=3", "render.resolution=64", "render.samples=1", "hand.pose_source=free",
                                         *(f"accessories.{k}_prob=0" for k in acc.KINDS)])
@@ -124,17 +124,17 @@ def test_watch_hides_the_wrist_keypoint() -> None:
     spec = plan_sample(cfg, 0, rigs)
     rig = rigs[spec.hand.side]
     pose = np.zeros((16, 3))
-    hand = dataclasses.replace(spec.hand, pose_deg=pose)
+    hand = posed_hand(rig, dataclasses.replace(spec.hand, pose_deg=pose))
     ph = forward(rig, hand.shape, None)
     fr = acc.forearm_frame(ph.rest_vertices, rig.faces, rig.parts, ph.joints[1])
     watch = acc.build_watch(ph.rest_vertices, rig.faces, rig.parts, fr, np.random.default_rng(0), centre_above=0.0)
     ps = acc.place(watch, forward(rig, hand.shape, pose).bone_transforms, hand.root, rig.bone_names, 16)
-    v, kp = posed_world(rig, hand)
+    v, kp = hand.world()
     # Camera 25 cm out of the back of the hand (model +z), looking at the wrist.
     R = hand.root[:3, :3]
     eye = kp[0] + 0.25 * (R @ fr.up)
     cam = Camera(K=intrinsics(60.0, 64, 64), world_to_cam=look_at(eye, kp[0], up=R @ fr.axis), width=64, height=64)
-    spec = dataclasses.replace(spec, hand=hand, camera=cam, props=(ps,))
+    spec = dataclasses.replace(spec, hands=(hand,), camera=cam, props=(ps,))
     r = BlenderRenderer(cfg.render, hand_meshes(rigs))
     try:
         bare = r.render(dataclasses.replace(spec, props=()), v)

@@ -173,16 +173,127 @@ def test_depth_parts_bbox_and_tips_are_exact(dataset: Path) -> None:
         assert ((parts > 0) == (depth > 0)).mean() >= 0.995
         assert set(np.unique(parts)) <= set(range(8))
         assert lab["bbox"] == bbox_from_mask(parts)
-        # Fingertips: visible ones are on the rendered surface, in-frame hidden ones are not.
-        kc, uv, vis = (np.array(lab[k]) for k in ("keypoints_3d_cam", "keypoints_2d", "visibility"))
-        for t in TIPS:
-            c, r = int(np.floor(uv[t, 0] + 0.5)), int(np.floor(uv[t, 1] + 0.5))
-            if not (0 <= c < 96 and 0 <= r < 96):
-                assert vis[t] == 0
-                continue
-            win = depth[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2]
-            on_surface = bool(((win > 0) & (np.abs(win - kc[t, 2]) <= 3e-3)).any())
-            assert on_surface == bool(vis[t]), (i, t)
+    # (visibility: test_visibility_agrees_with_ray_casts_of_the_saved_mesh)
+
+
+# ---- visibility against an independent reference -------------------------------------------------
+_FINGER_PART = {"thumb": 3, "index": 4, "middle": 5, "ring": 6, "pinky": 7}
+#: Occluder tolerance of the visibility definition (dataset.json ``visibility.depth_tolerance_m``).
+_TOL = 3e-3
+
+
+def _own_parts(name: str) -> set[int]:
+    """Part ids whose skin is a keypoint's own: a finger joint's finger, plus the palm for the
+    knuckles (MCP, thumb CMC); the wrist's forearm and palm."""
+    if name == "wrist":
+        return {1, 2}
+    finger, joint = name.split("_")
+    return {2, _FINGER_PART[finger]} if joint in ("mcp", "cmc") else {_FINGER_PART[finger]}
+
+
+def reference_visibility(lab: dict, mesh_path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
+    """Visibility of each keypoint from trimesh ray casts of the saved mesh, independent of the
+    depth pass and of the labelling code.
+
+    A keypoint's *surface point* is where the ray from it towards the camera leaves the mesh (the
+    fingertip itself for tips, which are surface vertices). The keypoint is visible when it is in
+    frame, that surface point is the keypoint's own skin (its finger; the palm too for knuckles),
+    and no other surface lies between it and the camera beyond the definition's 3 mm tolerance.
+
+    Returns ``(visible (21,), borderline (21,), grazing (21,), extra)``: *borderline* when the
+    decision changes for rays aimed 1.5 px (the labelling window) beside the keypoint or the
+    keypoint is within 1.5 px of the border; *grazing* when the ray runs inside the keypoint's own
+    finger for more than its diameter plus 3 mm (the depth pass then shows skin far in front of
+    the joint: the label's depth rule calls it hidden, the surface rule visible). ``extra``: tip
+    distances to the mesh (m) and whether each joint is inside the (watertight) mesh.
+    """
+    import trimesh
+
+    from synth.hand.keypoints import KEYPOINT_NAMES
+    from synth.hand.models import load_model
+    from synth.render.types import face_parts_from_vertex_parts
+
+    with np.load(mesh_path) as z:
+        V, F = z["vertices"], z["faces"]
+        n_f = int(z["n_hand_faces"]) if "n_hand_faces" in z.files else len(F)
+    rig = load_model("open-hand", lab["handedness"])
+    parts = face_parts_from_vertex_parts(rig.faces, rig.parts)
+    m = trimesh.Trimesh(V, F[:n_f], process=False)
+    M, K = np.array(lab["world_to_cam"]), np.array(lab["K"])
+    kw, kc, uv = (np.array(lab[k]) for k in ("keypoints_3d_world", "keypoints_3d_cam", "keypoints_2d"))
+    W, H = lab["image_size"]
+    cam = -M[:3, :3].T @ M[:3, 3]
+    _, dist, _ = trimesh.proximity.closest_point(m, kw)
+    offsets = [(dx, dy) for dx in (-1.5, 0.0, 1.5) for dy in (-1.5, 0.0, 1.5)]  # centre at index 4
+    P = np.array([kw[k] + kc[k, 2] / K[0, 0] * (dx * M[0, :3] + dy * M[1, :3]) for k in range(21) for dx, dy in offsets])
+    ks = np.repeat(np.arange(21), len(offsets))
+    tip = np.isin(ks, TIPS)
+    D = cam - P
+    L = np.linalg.norm(D, axis=1)
+    D /= L[:, None]
+    O = P + np.where(tip[:, None], 5e-4 * D, 0.0)  # a tip starts just outside its own skin
+    locs, ray, tri = m.ray.intersects_location(O, D, multiple_hits=True)
+    ok, t_exit = np.zeros(len(P), bool), np.zeros(len(P))
+    for j in range(len(P)):
+        sel = ray == j
+        t = (locs[sel] - O[j]) @ D[j]
+        keep = (t > 1e-7) & (t < L[j])
+        order = np.argsort(t[keep])
+        t, tr = t[keep][order], tri[sel][keep][order]
+        if tip[j]:
+            t0, own, rest = 0.0, True, t
+        elif len(t) == 0:
+            t0, own, rest = 0.0, False, t
+        else:
+            t0, own, rest = t[0], int(parts[tr[0]]) in _own_parts(KEYPOINT_NAMES[ks[j]]), t[1:]
+        ok[j], t_exit[j] = own and not (rest > t0 + _TOL).any(), t0
+    ok, t_exit = ok.reshape(21, -1), t_exit.reshape(21, -1)
+    inside_img = (uv[:, 0] >= -0.5) & (uv[:, 0] < W - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
+    near_border = ~((uv[:, 0] >= 1.0) & (uv[:, 0] < W - 2.0) & (uv[:, 1] >= 1.0) & (uv[:, 1] < H - 2.0))
+    visible = inside_img & ok[:, 4]
+    borderline = (ok.min(axis=1) != ok.max(axis=1)) | near_border
+    grazing = ~np.isin(np.arange(21), TIPS) & (t_exit[:, 4] > 2 * dist + _TOL)
+    joints = [k for k in range(21) if k not in TIPS]
+    return visible, borderline, grazing, {"tip_dist": dist[TIPS], "joints_inside": m.contains(kw[joints])}
+
+
+def _check_visibility(ds: Path, ids: list[int]) -> dict[str, int]:
+    counts = {"keypoints": 0, "agree": 0, "borderline": 0, "grazing": 0, "other": 0}
+    for i in ids:
+        lab = _label(ds, i)
+        vis = np.array(lab["visibility"], bool)
+        ref, border, graze, extra = reference_visibility(lab, ds / lab["files"]["mesh"])
+        assert extra["tip_dist"].max() <= 5e-4, (i, extra["tip_dist"])  # tips lie on the mesh
+        assert extra["joints_inside"].all(), (i, extra["joints_inside"])  # joints lie inside it
+        bad = ref != vis
+        counts["keypoints"] += 21
+        counts["agree"] += int((~bad).sum())
+        counts["borderline"] += int((bad & border).sum())
+        counts["grazing"] += int((bad & ~border & graze).sum())
+        counts["other"] += int((bad & ~border & ~graze).sum())
+    return counts
+
+
+def test_visibility_agrees_with_ray_casts_of_the_saved_mesh(dataset: Path) -> None:
+    """Cycles labels against :func:`reference_visibility` (4 samples, 84 keypoints at 96 px):
+    every disagreement is borderline (within the 1.5 px window) or grazing (measured: 60 agree,
+    19 borderline, 5 grazing, 0 other)."""
+    c = _check_visibility(dataset, list(range(N)))
+    assert c["other"] == 0, c
+    assert c["agree"] >= 0.65 * c["keypoints"], c
+
+
+def test_raster_visibility_agrees_with_ray_casts_at_scale(tmp_path: Path) -> None:
+    """The same reference over 30 raster samples (630 keypoints, both sides, 128 px): at most 1%
+    of the keypoints disagree without being borderline or grazing (measured: 2 of 630; 87
+    disagreements in all: 42 borderline, 43 grazing)."""
+    out = tmp_path / "r"
+    res = _cli(["--out", str(out), "--count", "30", "--seed", "5", "--resolution", "128", "--renderer", "raster",
+                "--side", "both", "--save-mesh", *(a for kv in NO_ACC for a in ("--set", kv))])
+    assert res.exit_code == 0, res.output
+    c = _check_visibility(out, list(range(30)))
+    assert c["other"] <= 0.01 * c["keypoints"], c
+    assert c["agree"] >= 0.8 * c["keypoints"], c
 
 
 def test_shim_argument_path_in_process(tmp_path: Path, monkeypatch) -> None:
@@ -291,7 +402,7 @@ def test_portrait_landscape_and_shifted_principal_point(W: int, H: int, cx: floa
     from synth.render.blender.renderer import BlenderRenderer
     from synth.render.job import hand_meshes, load_rigs
     from synth.scene.camera import Camera
-    from synth.scene.plan import plan_sample, posed_world
+    from synth.scene.plan import plan_sample
 
     cfg = apply_overrides(JobConfig(), [f"render.width={W}", f"render.height={H}", "hand.pose_source=free"])
     rigs = load_rigs(cfg)
@@ -301,7 +412,7 @@ def test_portrait_landscape_and_shifted_principal_point(W: int, H: int, cx: floa
         K = spec.camera.K.copy()
         K[0, 2], K[1, 2] = cx, cy
         spec = dataclasses.replace(spec, camera=Camera(K, spec.camera.world_to_cam, W, H))
-        v, kp = posed_world(rigs[spec.hand.side], spec.hand)
+        v, kp = spec.hand.world()
         p = r.render(spec, v)
         bpy.context.view_layer.update()
         ndc = np.array([list(world_to_camera_view(r.scene, r.camera, Vector(x)))[:2] for x in kp])

@@ -10,8 +10,9 @@ from synth.config import JobConfig, apply_overrides
 from synth.labels.bbox import bbox_from_mask
 from synth.labels.projection import blender_ndc_to_pixels, in_frame, project_points, rvec_tvec, to_camera
 from synth.labels.visibility import surface_radius, visibility
+from synth.rng import stream
 from synth.scene.camera import intrinsics, look_at
-from synth.scene.plan import free_pose, plan_sample, random_rotation, sample_rng
+from synth.scene.plan import free_pose, plan_sample, random_rotation
 
 
 def test_projection_matches_opencv() -> None:
@@ -79,7 +80,7 @@ def test_plan_depends_only_on_seed_and_id() -> None:
 def test_free_pose_in_limits_and_rotation_proper() -> None:
     from synth.hand import anatomy
 
-    rng = sample_rng(0, 0)
+    rng = stream(0, 0)
     for _ in range(50):
         assert anatomy.is_valid(free_pose(rng, 0.9))
         R = random_rotation(rng)

@@ -117,7 +117,7 @@ def test_overlay_cuts_the_rejected_mode_in_the_next_plans(tmp_path: Path) -> Non
     share = [s.camera_mode for s in specs].count("selfie") / N
     sd = math.sqrt(expected * (1 - expected) / N)
     assert abs(share - expected) <= 4 * sd, (share, expected, sd)
-    share_l = [s.extra["lighting"].env.kind for s in specs].count("studio") / N
+    share_l = [s.lighting.sample.env.kind for s in specs].count("studio") / N
     sd_l = math.sqrt(expected_l * (1 - expected_l) / N)
     assert abs(share_l - expected_l) <= 4 * sd_l, (share_l, expected_l, sd_l)
     print(f"selfie: reject rate {rate['selfie']:.3f}, share {share:.4f} planned vs {expected:.4f} expected (sd {sd:.4f}); "

@@ -56,11 +56,11 @@ def test_viewpoint_is_deterministic_and_configurable():
     a = sample_viewpoint(np.random.default_rng(5), out.vertices, rig.parts, out.keypoints, "right", 64, 64)
     b = sample_viewpoint(np.random.default_rng(5), out.vertices, rig.parts, out.keypoints, "right", 64, 64)
     np.testing.assert_array_equal(a.camera.world_to_cam, b.camera.world_to_cam)
-    cfg = ViewpointConfig(modes={"egocentric": 1.0}, fraction=(0.5, 0.6), focal_mm=(50, 50))
+    cfg = ViewpointConfig(mode="egocentric", fraction=(0.5, 0.6), focal_mm=(50, 50))
     c = sample_viewpoint(np.random.default_rng(5), out.vertices, rig.parts, out.keypoints, "right", 64, 64, cfg)
     assert c.mode == "egocentric" and c.focal_mm == 50 and 0.5 <= c.fraction <= 0.6
     with pytest.raises(ValueError, match="unknown camera mode"):
-        ViewpointConfig(modes={"drone": 1.0})
+        ViewpointConfig(mode="drone")
 
 
 def test_monk_fit_spans_all_ten_tones():
@@ -115,7 +115,7 @@ def test_lighting_uses_bundled_hdris_and_warm_to_cool_lights(tmp_path):
     with pytest.raises(ValueError, match="not found"):
         lighting.list_files(tmp_path / "nope", lighting.IMAGE_SUFFIXES, "background")
     with pytest.raises(ValueError, match="needs --background-dir"):
-        lighting.LightingConfig(background_weights={"image": 1.0})
+        lighting.LightingConfig(bg_image=1.0)
 
 
 def test_post_effects_are_recorded_deterministic_and_change_only_rgb():
@@ -167,14 +167,14 @@ def test_configured_rates_over_2000_draws():
     w = np.arange(1, 11, dtype=float)
     monk = Counter(skin.sample_skin(rng, w).monk for _ in range(n))
     assert all(within(monk[k], w[k - 1] / w.sum()) for k in range(1, 11)), monk
-    cfg = lighting.LightingConfig(env_weights={"hdri": 0.5, "sky": 0.3, "studio": 0.2})
+    cfg = lighting.LightingConfig(hdri=0.5, sky=0.3, studio=0.2)
     hdris = lighting.available_hdris()
     env = Counter(lighting.sample_lighting(rng, cfg, hdris, np.zeros(3), np.array([0.0, -0.5, 0.2])).env.kind
                   for _ in range(n))
     assert within(env["hdri"], 0.5) and within(env["sky"], 0.3) and within(env["studio"], 0.2), env
     # camera modes on real posed hands (a pool of 40 poses reused)
     pool = [(*_posed(rng, s), s) for s in ("right", "left") * 20]
-    vcfg = ViewpointConfig(modes={"third_person": 0.6, "egocentric": 0.25, "selfie": 0.15})
+    vcfg = ViewpointConfig(third_person=0.6, egocentric=0.25, selfie=0.15)
     modes = Counter()
     for k in range(n):
         rig, out, side = pool[k % len(pool)]

@@ -92,7 +92,7 @@ def test_held_object_views_show_the_object(held, monkeypatch) -> None:
     assert chosen.mean() >= first.mean() + 0.1, (first.mean(), chosen.mean())
     visible = np.array([v.object_visible for v in cams])
     assert (visible >= 0.5).mean() >= 0.75, visible
-    assert float(np.mean(dt)) < 0.05, f"{1000 * np.mean(dt):.1f} ms per camera"
+    # (the time per camera, target < 50 ms, is measured by benchmarks/bench_object_view.py)
     # deterministic from the Generator
     posed, obj = samples[3]
     again = vpm.sample_viewpoint(np.random.default_rng([7, 3]), posed.vertices, rig.parts, posed.keypoints,

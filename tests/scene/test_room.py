@@ -25,9 +25,10 @@ def rigs():
 
 def test_rooms_lie_behind_everything_labelled(rigs):
     from synth.config import JobConfig
-    from synth.render.job import appearance_attributes, caption_words, job_pose_sampler
+    from synth.labels.attributes import appearance_attributes, caption_words
+    from synth.render.job import job_pose_sampler
     from synth.scene import room as rm
-    from synth.scene.plan import plan_sample, posed_world
+    from synth.scene.plan import plan_sample
 
     cfg = JobConfig.from_dict({"seed": 4, "render": {"resolution": 128}, "hand": {"side": "both"},
                                "lighting": {**ROOM_ONLY, "table_prob": 0.5}})
@@ -35,16 +36,16 @@ def test_rooms_lie_behind_everything_labelled(rigs):
     items: set[str] = set()
     for i in range(40):
         spec = plan_sample(cfg, i, rigs, sampler)
-        room = spec.extra["room"]
+        room = spec.room
         assert room.corners.shape == (rm.N_BOXES, 8, 3) and np.isfinite(room.corners).all()
-        v, _ = posed_world(rigs[spec.hand.side], spec.hand)
+        v, _ = spec.hand.world()
         pts = np.concatenate([v] + [p.vertices for p in spec.props])  # hand, objects, accessories, table
         assert rm.room_depth_margin(room, spec.camera.world_to_cam, pts) >= rm.CLEARANCE_M - 1e-9
         # the room is not a labelled object
         assert all(p.category != "room" for p in spec.props)
         words = caption_words(spec)
         assert words["background"] == room.words
-        if spec.extra["lighting"].env.kind == "hdri":  # indoors: no "in a forest" from the HDRI's name
+        if spec.lighting.sample.env.kind == "hdri":  # indoors: no "in a forest" from the HDRI's name
             assert words["lighting"] == "in natural light"
         assert appearance_attributes(spec)["room"]["items"] == list(room.items)
         items.update(room.items)
@@ -54,11 +55,12 @@ def test_rooms_lie_behind_everything_labelled(rigs):
 def test_room_kind_is_the_most_common_non_environment_background():
     from synth.config import JobConfig
 
-    w = JobConfig().lighting_kwargs()["background_weights"]
+    w = JobConfig().lighting.background_weights
     assert max((k for k in w if k != "environment"), key=w.get) == "room"
 
 
 def test_sample_room_is_deterministic_and_respects_the_clearance():
+    from synth.rng import stream
     from synth.scene import room as rm
     from synth.scene.camera import intrinsics, look_at
 
@@ -66,8 +68,8 @@ def test_sample_room_is_deterministic_and_respects_the_clearance():
     for k, eye in enumerate([(0.0, -0.5, 0.1), (0.0, -0.2, 0.6), (0.3, 0.3, -0.2), (0.0, 0.001, 0.5)]):
         M = look_at(np.array(eye), np.zeros(3))
         K = intrinsics(120.0, 128, 128)
-        a = rm.sample_room(rm.room_rng(1, k), M, K, (128, 128), pts)
-        b = rm.sample_room(rm.room_rng(1, k), M, K, (128, 128), pts)
+        a = rm.sample_room(stream(1, k, "room"), M, K, (128, 128), pts)
+        b = rm.sample_room(stream(1, k, "room"), M, K, (128, 128), pts)
         np.testing.assert_array_equal(a.corners, b.corners)
         assert rm.room_depth_margin(a, M, pts) >= rm.CLEARANCE_M - 1e-9
 

@@ -29,24 +29,25 @@ def _cfg(**lighting):
 
 
 def test_tables_lie_under_everything_and_below_the_camera(rigs):
-    from synth.render.job import caption_words, job_pose_sampler
+    from synth.labels.attributes import caption_words
+    from synth.render.job import job_pose_sampler
     from synth.scene import surface as sf
-    from synth.scene.plan import plan_sample, posed_world
+    from synth.scene.plan import plan_sample
 
     cfg = _cfg(table_prob=1.0)
     sampler = job_pose_sampler(cfg)
     n_table = n_rest = 0
     for i in range(120):
         spec = plan_sample(cfg, i, rigs, sampler)
-        surf = spec.extra.get("surface")
-        assert spec.extra["lighting"].background.table == (surf is not None)
+        surf = spec.surface.surface if spec.surface is not None else None
+        assert spec.lighting.sample.background.table == (surf is not None)
         if surf is None:
             continue
         n_table += 1
         table = spec.props[-1]
         assert table.category == "surface" and table.part_id == 16 + len(spec.props) - 1
         assert [p.category for p in spec.props].count("surface") == 1
-        v, _ = posed_world(rigs[spec.hand.side], spec.hand)
+        v, _ = spec.hand.world()
         others = np.concatenate([v] + [p.vertices for p in spec.props[:-1]])
         low = float(others[:, 2].min())
         # Nothing penetrates the top; the top is the slab's highest point; the camera is above it.
@@ -63,7 +64,7 @@ def test_tables_lie_under_everything_and_below_the_camera(rigs):
                 assert (v[c["vertex_ids"], 2] - surf.top_z <= sf.CONTACT_TOLERANCE_M + 1e-12).all()
         else:
             assert 0.01 <= surf.gap_m - sf.CONTACT_CLEARANCE_M <= 0.3 + 1e-9
-        for li in spec.extra["lighting"].lights:  # no light is left under the top
+        for li in spec.lighting.sample.lights:  # no light is left under the top
             assert li.position[2] >= surf.top_z + 0.1
         words = caption_words(spec)
         assert words["surface"].endswith(surf.noun)
@@ -79,12 +80,12 @@ def test_table_draws_do_not_change_the_rest_of_the_sample(rigs):
     sampler = job_pose_sampler(a_cfg)
     for i in range(20):
         a, b = plan_sample(a_cfg, i, rigs, sampler), plan_sample(b_cfg, i, rigs, sampler)
-        assert "surface" not in a.extra
+        assert a.surface is None
         np.testing.assert_array_equal(a.hand.pose_deg, b.hand.pose_deg)
         np.testing.assert_array_equal(a.camera.world_to_cam, b.camera.world_to_cam)
         assert [p.name for p in a.props] == [p.name for p in b.props if p.category != "surface"]
-        assert a.extra["post"] == b.extra["post"]
-        assert a.extra["lighting"].env == b.extra["lighting"].env
+        assert a.post == b.post
+        assert a.lighting.sample.env == b.lighting.sample.env
 
 
 def test_table_rate_config_and_errors():

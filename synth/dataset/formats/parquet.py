@@ -1,7 +1,8 @@
 """Hugging Face ``datasets``-compatible Parquet: ``data/<split>-NNNNN-of-MMMMM.parquet``.
 
-Columns: ``id``; ``image`` (Image: RGB PNG bytes); ``parts`` (Image: uint8 part-id PNG);
-``depth_exr`` / ``normals_exr`` (binary float32 OpenEXR); ``caption``, ``handedness``,
+Columns: ``id``; one per pass of :data:`synth.passes.PASSES`: the PNG passes as Image columns
+(``image``: RGB, ``parts``: uint8 part ids, ...), then the EXR passes as binary columns
+(``depth_exr``, ``normals_exr``: float32 OpenEXR); ``caption``, ``handedness``,
 ``gesture``, ``gesture_category`` (strings); ``image_size``, ``K``, ``world_to_cam``,
 ``keypoints_2d``, ``keypoints_3d_cam``, ``keypoints_3d_world``, ``visibility``, ``bbox``
 (lists); ``label`` (the full JSON label as a string). The Hugging Face feature types are stored
@@ -16,8 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from synth.dataset.layout import safe_member_path
+from synth.passes import PASSES
 
 ROWS_PER_GROUP = 64
+
+#: The pass columns: PNG passes (Image) first, then EXR passes (binary).
+PASS_COLUMNS = [p for p in PASSES.values() if p.codec == "png"] + [p for p in PASSES.values() if p.codec != "png"]
 
 
 def features() -> Any:
@@ -32,10 +37,7 @@ def features() -> Any:
     f32 = Value("float32")
     return Features({
         "id": Value("int64"),
-        "image": Image(),
-        "parts": Image(),
-        "depth_exr": Value("binary"),
-        "normals_exr": Value("binary"),
+        **{p.parquet_column: Image() if p.codec == "png" else Value("binary") for p in PASS_COLUMNS},
         "caption": Value("string"),
         "handedness": Value("string"),
         "gesture": Value("string"),
@@ -66,10 +68,7 @@ def _row(ds: Any, k: int) -> dict[str, Any]:
     g = label.get("gesture") or {}
     return {
         "id": entry.id,
-        "image": img("rgb"),
-        "parts": img("parts"),
-        "depth_exr": blob("depth"),
-        "normals_exr": blob("normals"),
+        **{p.parquet_column: img(p.name) if p.codec == "png" else blob(p.name) for p in PASS_COLUMNS},
         "caption": label.get("caption"),
         "handedness": label.get("handedness"),
         "gesture": g.get("name"),

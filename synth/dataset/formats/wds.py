@@ -1,7 +1,8 @@
 """WebDataset: size-bounded tar shards ``<split>-000000.tar`` ...
 
-Per sample (key = zero-padded id): ``.png`` (RGB), ``.depth.exr`` (float32 metres),
-``.parts.png`` (uint8 ids), ``.normals.exr`` (when present), ``.json`` (the full label). The
+Per sample (key = zero-padded id): one member per pass present (:data:`EXTENSIONS`, from
+:data:`synth.passes.PASSES`: ``.png`` RGB, ``.depth.exr``, ``.parts.png``, ``.normals.exr``, ...)
+and ``.json`` (the full label). The
 files are the dataset's own bytes (no re-encoding), written with the standard library's
 ``tarfile`` (no webdataset or torch import needed to package). ``<split>.shards.json`` lists the shards and
 counts. Decode with ``webdataset`` plus :func:`decoders` (EXR and the uint8 part mask need them)::
@@ -22,15 +23,10 @@ from typing import Any
 import numpy as np
 
 from synth.dataset.layout import safe_member_path
+from synth.passes import PASSES
 
-#: dataset file kind -> webdataset extension.
-EXTENSIONS: dict[str, str] = {
-    "rgb": "png",
-    "depth": "depth.exr",
-    "parts": "parts.png",
-    "normals": "normals.exr",
-    "label": "json",
-}
+#: dataset file kind -> webdataset extension (the passes' from :data:`synth.passes.PASSES`).
+EXTENSIONS: dict[str, str] = {**{p.name: p.wds_extension for p in PASSES.values()}, "label": "json"}
 
 
 def _tar_bytes(sample: dict[str, Any]) -> int:

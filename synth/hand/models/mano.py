@@ -74,6 +74,7 @@ from typing import Any
 
 import numpy as np
 
+from synth.geometry import vertex_normals
 from synth.hand import anatomy
 from synth.hand.rig import HandRig, RigError, validate
 
@@ -322,15 +323,6 @@ def _right_joint_frames(joints: np.ndarray, parents: np.ndarray, tips: np.ndarra
     return frames
 
 
-def _vertex_normals(v: np.ndarray, f: np.ndarray) -> np.ndarray:
-    fn = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
-    vn = np.zeros_like(v)
-    for k in range(3):
-        np.add.at(vn, f[:, k], fn)
-    n = np.linalg.norm(vn, axis=1, keepdims=True)
-    return np.where(n > 0, vn / np.maximum(n, 1e-30), 0.0)
-
-
 def _needs_left_fix(v: np.ndarray, shapedirs: np.ndarray, name: str) -> bool:
     """Detect the MANO_LEFT shapedirs bug (module docstring): True if the first shape direction's
     x correlation with ``v - mean(v)`` has the opposite sign of its y and z correlations. When the
@@ -537,7 +529,7 @@ def _nail_mask(tv: np.ndarray, f: np.ndarray, dom: np.ndarray, joints: np.ndarra
                frames: np.ndarray, tips: np.ndarray) -> np.ndarray:
     """Vertices of the distal segments, in their distal 60 %, whose normals face dorsally
     (normal . z_frame > 0.5). ``(V,)`` bool."""
-    vn = _vertex_normals(tv, f)
+    vn = vertex_normals(tv, f)
     mask = np.zeros(tv.shape[0], dtype=bool)
     for b, tip in zip(_DISTAL_BONES, tips, strict=True):
         sel = dom == b

@@ -541,6 +541,11 @@ def _image(h: WorldHandles, path: str, colorspace: str) -> Any:
     if img is None:
         img = bpy.data.images.load(path, check_existing=True)
         img.colorspace_settings.name = colorspace
+        if tuple(img.size) == (0, 0) or not img.has_data:  # would render as missing-texture magenta
+            bpy.data.images.remove(img)
+            from synth.render.assets import AssetError
+
+            raise AssetError(f"asset {path}: Blender cannot decode the image")
         h.images[path] = img
     return img
 
@@ -621,12 +626,17 @@ def build_room(scene: Any) -> RoomHandles:
         N, L = nt.nodes, nt.links
         N.clear()
         out = N.new("ShaderNodeOutputMaterial")
-        if name == "window":  # a bright pane: daylight seen through the window, lighting the room
+        if name == "window":  # a bright pane: daylight seen through the window
             em = N.new("ShaderNodeEmission")
             L.new(em.outputs[0], out.inputs["Surface"])
             emission = em
+            # not a light to sample: a glowing pane seen by the camera (light-tree sampling of it
+            # cost every shading point a shadow ray; the scene's lights and world light the hand)
+            mat.cycles.emission_sampling = "NONE"
         else:
-            b = N.new("ShaderNodeBsdfPrincipled")
+            # diffuse only (walls, wood, books, paint): one lobe to evaluate and sample, so a room
+            # pixel costs little more than a world pixel
+            b = N.new("ShaderNodeBsdfDiffuse")
             L.new(b.outputs["BSDF"], out.inputs["Surface"])
             if name in ("floor", "wood"):  # grain: colour streaks along the board (object x)
                 tc = N.new("ShaderNodeTexCoord")
@@ -635,7 +645,7 @@ def build_room(scene: Any) -> RoomHandles:
                 L.new(tc.outputs["Object"], mp.inputs["Vector"])
                 nz = N.new("ShaderNodeTexNoise")
                 nz.inputs["Scale"].default_value = 4.0
-                nz.inputs["Detail"].default_value = 3.0
+                nz.inputs["Detail"].default_value = 1.0
                 L.new(mp.outputs["Vector"], nz.inputs["Vector"])
                 rgb = N.new("ShaderNodeRGB")
                 mix = N.new("ShaderNodeMix")
@@ -644,7 +654,7 @@ def build_room(scene: Any) -> RoomHandles:
                 L.new(nz.outputs["Fac"], mix.inputs["Factor"])
                 L.new(rgb.outputs[0], mix.inputs[6])
                 mix.inputs[7].default_value = (0.55, 0.5, 0.45, 1.0)
-                L.new(mix.outputs[2], b.inputs["Base Color"])
+                L.new(mix.outputs[2], b.inputs["Color"])
                 bsdfs[name + "_rgb"] = rgb
             bsdfs[name] = b
         mats[name] = mat
@@ -680,9 +690,8 @@ def set_room(h: RoomHandles, room: Any) -> None:
             b.outputs[0].default_value = (*room.colors[name[:-4]], 1.0)
             continue
         if name not in ("floor", "wood"):
-            b.inputs["Base Color"].default_value = (*room.colors[name], 1.0)
+            b.inputs["Color"].default_value = (*room.colors[name], 1.0)
         b.inputs["Roughness"].default_value = room.roughness[name]
-        b.inputs["Metallic"].default_value = 0.8 if name == "metal" else 0.0
     h.window_emission.inputs["Color"].default_value = (*room.window_color, 1.0)
     h.window_emission.inputs["Strength"].default_value = room.window_strength
     h.obj.hide_render = False

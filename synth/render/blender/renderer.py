@@ -50,7 +50,16 @@ import numpy as np
 from synth._lazy import require
 from synth.config import PRESETS, RenderConfig
 from synth.render.exr import read_exr
-from synth.render.types import HandMesh, Passes, auto_exposure, filmic_srgb8, linear_to_srgb8
+from synth.render.types import (
+    FILMIC_TONE_MAPPING,
+    FILMIC_VIEW_TRANSFORM,
+    STANDARD_VIEW_TRANSFORM,
+    HandMesh,
+    Passes,
+    auto_exposure,
+    filmic_srgb8,
+    linear_to_srgb8,
+)
 from synth.scene.spec import SampleSpec
 
 logger = logging.getLogger(__name__)
@@ -129,7 +138,8 @@ class BlenderRenderer:
         self.workdir = Path(workdir or self._tmp.name)  # type: ignore[union-attr]
         self.device_info = ""
         self.rendered = 0
-        self._build()
+        with _quiet_stdout():  # Blender's start-up log (e.g. Cycles' "CUEW initialization failed" on CPU machines)
+            self._build()
 
     # ---- scene construction (once) -----------------------------------------------------
     def _build(self) -> None:
@@ -389,8 +399,8 @@ class BlenderRenderer:
 
         from synth.render.blender import appearance
 
-        skin = spec.extra.get("skin")
-        mode = "monk" if skin is not None else "basic"
+        skin = spec.hand.skin
+        mode = spec.hand.skin_kind
         if mode != self._skin_mode:  # swap the material slots (same part ids, other shader)
             mats = self.materials_monk if mode == "monk" else self.materials
             for obj in self.objects.values():
@@ -399,12 +409,12 @@ class BlenderRenderer:
             self._skin_mode = mode
         if skin is not None:
             appearance.set_skin(self.app_skin, skin)
-        lighting = spec.extra.get("lighting")
+        lighting = spec.lighting.sample
         if lighting is not None:
             self.scene.world = self.app_world.world
             appearance.set_world(self.app_world, lighting)
             appearance.set_lights(self.app_lights, lighting, lambda p, t: _matrix(_light_pose(p, t)))
-            appearance.set_room(self.app_room, spec.extra.get("room"))
+            appearance.set_room(self.app_room, spec.room)
             self.light.hide_render = True
         else:
             appearance.set_room(self.app_room, None)
@@ -470,14 +480,20 @@ class BlenderRenderer:
         n = nw @ spec.camera.world_to_cam[:3, :3].T.astype(np.float32)
         nc[hit] = n / np.maximum(np.linalg.norm(n, axis=-1, keepdims=True), 1e-12)
         info: dict = {}
-        if "lighting" in spec.extra:  # natural lighting: auto exposure on the hand, soft highlights
-            skin = spec.extra.get("skin")
+        if spec.lighting.kind == "natural":  # auto exposure on the hand, soft highlights
+            skin = spec.hand.skin
             albedo = float(np.dot(skin.back_color if skin is not None else spec.material.base_color,
                                   (0.2126, 0.7152, 0.0722)))
             hand = hit & (parts < 16)  # meter on the skin, not on a held object
-            ev = auto_exposure(rgb_lin, hand, albedo) + float(spec.extra.get("exposure_jitter", 0.0))
+            ev = auto_exposure(rgb_lin, hand, albedo)
             info["auto_exposure_stops"] = round(ev, 4)
+            # the colour pipeline as applied (labels' render block): Blender's own view transform
+            # is Standard at exposure 0; the exposure and the shoulder are applied here
+            info.update(view_transform=FILMIC_VIEW_TRANSFORM, tone_mapping=FILMIC_TONE_MAPPING,
+                        exposure_stops=round(float(self.settings.exposure) + ev, 4))
             return Passes(rgb=filmic_srgb8(rgb_lin * np.float32(2.0**ev)), depth=depth, parts=parts, normals=nc, info=info)
+        info.update(view_transform=STANDARD_VIEW_TRANSFORM, tone_mapping="none",
+                    exposure_stops=float(self.settings.exposure))
         return Passes(rgb=linear_to_srgb8(rgb_lin), depth=depth, parts=parts, normals=nc, info=info)
 
     def close(self) -> None:
@@ -571,8 +587,9 @@ def _part_materials(prefix: str, group: Any) -> dict[int, Any]:
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Iterator[None]:
-    """Silence Blender's per-frame log lines (written by C code straight to file descriptor 1)."""
-    if logger.isEnabledFor(logging.DEBUG):
+    """Silence Blender's own log lines (start-up and per frame, written by C code straight to file
+    descriptor 1) unless ``synth -v`` (INFO logging) asks for them."""
+    if logger.isEnabledFor(logging.INFO):
         yield
         return
     sys.stdout.flush()
