@@ -7,8 +7,10 @@ through ``world_to_cam``, ``keypoints_2d`` equals their projection through ``K``
 keypoints lie in the image, in the bbox, and on the rendered depth (within the label's stated
 tolerance). A defect twin's label (``OUT/twins``) may give ``null`` keypoint rows for exactly the
 digit its ``defect`` record says was removed (:func:`synth.defects.labels.removed_keypoints`);
-those rows must be ``null`` and hidden, and every other row, in every label, numeric. Files of samples that are not in the manifest and manifest lines that do not parse
-are reported too. Every problem is one line ``<id or file>: <what>``.
+those rows must be ``null`` and hidden, and every other row, in every label, numeric. Files of
+samples that are not in the manifest and manifest lines that do not parse are reported too, and
+so are the samples ``failures.jsonl`` lists (the job could not render them: the dataset is
+incomplete) and a malformed ``failures.jsonl``. Every problem is one line ``<id or file>: <what>``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 from synth.dataset.imageio import ImageDecodeError, decode_image
 from synth.dataset.layout import (
+    FAILURES_FILE,
     KINDS,
     LABEL_KEY,
     MANIFEST,
@@ -34,6 +37,7 @@ from synth.dataset.layout import (
     UnsafePathError,
     read_dataset_json,
     safe_member_path,
+    scan_failures,
     scan_manifest,
     sha256_bytes,
     stem,
@@ -79,6 +83,8 @@ class ValidationReport:
     n_ok: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: ids listed in ``failures.jsonl`` (samples the job could not render; each run retries them).
+    failed_ids: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -128,6 +134,7 @@ def validate_dataset(
     if scan.duplicates:
         rep.warnings.append(f"{MANIFEST}: {scan.duplicates} id(s) listed more than once (last line wins)")
     _orphans(root, scan.entries, rep)
+    _failures(root, rep)
     from synth.review.checks import check_reviews  # reviews/*.jsonl of synth review
 
     errs, warns = check_reviews(root, scan.entries)
@@ -151,6 +158,24 @@ def validate_dataset(
             if progress is not None:
                 progress(done)
     return rep
+
+
+def _failures(root: Path, rep: ValidationReport) -> None:
+    """``failures.jsonl``: samples the job could not render (an incomplete dataset), or a file
+    that is not the job's ``{id, reason}`` records."""
+    fs = scan_failures(root)
+    if fs.problem:
+        rep.errors.append(f"{FAILURES_FILE}: {fs.problem} (not read)")
+    if fs.bad_lines:
+        lines = ", ".join(str(n) for n in fs.bad_lines[:10]) + (" ..." if len(fs.bad_lines) > 10 else "")
+        rep.errors.append(f"{FAILURES_FILE}: malformed, {len(fs.bad_lines)} line(s) ({lines}) are not "
+                          '{"id": <int>, "reason": <text>} records')
+    rep.failed_ids = list(fs.failures)
+    if fs.failures:
+        ids = rep.failed_ids
+        shown = ", ".join(str(i) for i in ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        rep.errors.append(f"{FAILURES_FILE}: {len(ids)} sample(s) failed to render (ids {shown}; first reason: "
+                          f"{fs.failures[ids[0]]}); the dataset is incomplete, re-run the job to retry them")
 
 
 def _orphans(root: Path, entries: dict[int, ManifestEntry], rep: ValidationReport) -> None:

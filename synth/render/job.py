@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from synth.config import JobConfig, RenderConfig
+from synth.dataset.layout import FAILURES_FILE, scan_failures
 from synth.dataset.mesh import mesh_arrays
 from synth.dataset.meta import dataset_meta
 from synth.geometry import palm_normal, transform
@@ -348,10 +349,10 @@ class RenderSession:
             self.renderer = None
 
 
-#: Per-sample failures of a job (one JSON object per line: ``{"id", "reason"}``), at the dataset
-#: root. A re-run retries them (they are not complete samples); the file is rewritten at the end
-#: of every run with the ids that still fail, and removed when none do.
-FAILURES_FILE = "failures.jsonl"
+# Per-sample failures of a job (FAILURES_FILE, one JSON object per line: {"id", "reason"}) at the
+# dataset root. A re-run retries them (they are not complete samples); the file is rewritten at
+# the end of every run with the ids that still fail, and removed when none do. `synth validate`
+# reports the ids it lists.
 
 #: A job stops (with an error) after this many failures in a row: every sample failing means the
 #: setup is broken, not one sample.
@@ -369,18 +370,9 @@ def one_line(exc: BaseException) -> str:
 
 
 def read_failures(root: str | os.PathLike[str]) -> dict[int, str]:
-    """``{id: reason}`` from ``root/failures.jsonl`` (empty when absent; unreadable lines skipped)."""
-    path = Path(root) / FAILURES_FILE
-    out: dict[int, str] = {}
-    if path.is_symlink() or not path.is_file():
-        return out
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            rec = json.loads(line)
-            out[int(rec["id"])] = str(rec["reason"])
-        except (ValueError, KeyError, TypeError):
-            continue
-    return out
+    """``{id: reason}`` from ``root/failures.jsonl`` (empty when absent or a symlink; malformed
+    lines skipped -- ``synth validate`` reports them)."""
+    return scan_failures(root).failures
 
 
 def append_failure(root: str | os.PathLike[str], i: int, reason: str) -> None:

@@ -136,6 +136,13 @@ def test_a_failing_sample_is_recorded_the_rest_rendered_and_a_rerun_retries_it(t
     assert [r["id"] for r in recs] == [2, 4]
     assert recs[0]["reason"] == "RuntimeError: Cycles: simulated device error"
     assert "y.exr" in recs[1]["reason"]
+    # The complete samples are clean, but the dataset is not: validate names the failed ids.
+    rep = validate_dataset(out)
+    assert rep.n_ok == rep.n_checked == 4 and rep.failed_ids == [2, 4]
+    assert rep.errors == [f"{FAILURES_FILE}: 2 sample(s) failed to render (ids 2, 4; first reason: RuntimeError: "
+                          "Cycles: simulated device error); the dataset is incomplete, re-run the job to retry them"]
+    res = _invoke("validate", str(out))
+    assert res.exit_code == 1 and rep.errors[0] in res.output.splitlines()
     monkeypatch.setattr(RasterRenderer, "render", real)
     res = _invoke(*RASTER, "--out", str(out), "--count", "6")
     assert res.exit_code == 0, res.output
