@@ -109,17 +109,19 @@ def make_renderer(cfg: JobConfig, meshes: dict[str, HandMesh]) -> Renderer:
     return BlenderRenderer(cfg.render, meshes)
 
 
-def gesture_pose_sampler(gestures: list[str], pose_range: float = 0.6) -> PoseSampler:
+def gesture_pose_sampler(gestures: list[str], pose_range: float = 0.6,
+                         weights: dict[str, float] | None = None) -> PoseSampler:
     """A pose sampler over the gesture library (:class:`synth.gestures.sampler.PoseSampler`:
     variations, blends and natural random hands, collision-checked); a free pose within
-    ``pose_range`` of the joint limits when it finds no collision-free pose.
+    ``pose_range`` of the joint limits when it finds no collision-free pose. ``weights``:
+    per-gesture draw weights (``hand.gesture_weights``; empty: uniform).
 
     Raises:
         ValueError: a name in ``gestures`` is not in the library.
     """
     from synth.gestures.sampler import PoseSampler as GesturePoseSampler
 
-    sampler = GesturePoseSampler(gestures=list(gestures) or None)
+    sampler = GesturePoseSampler(gestures=list(gestures) or None, weights=dict(weights or {}))
     library = sampler.library
 
     def sample(rng: np.random.Generator, _names: list[str]) -> tuple[np.ndarray, str, str]:
@@ -139,7 +141,7 @@ def job_pose_sampler(cfg: JobConfig) -> PoseSampler | None:
     """The pose sampler ``cfg.hand.pose_source`` asks for (None: free poses)."""
     if cfg.hand.pose_source == "free":
         return None
-    return gesture_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range)
+    return gesture_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range, cfg.hand.gesture_weights)
 
 
 def render_info(cfg: JobConfig, renderer: Renderer | None, info: dict[str, Any] | None = None) -> dict[str, Any]:
