@@ -338,3 +338,21 @@ def test_an_image_broken_mid_job_never_renders_as_magenta(tmp_path: Path, monkey
     recs = [json.loads(x) for x in (out / FAILURES_FILE).read_text().splitlines()]
     assert [r["id"] for r in recs] == [0, 1]
     assert all("broken.png" in r["reason"] and "cannot decode" in r["reason"] for r in recs), recs
+
+
+def test_resume_into_a_dataset_made_before_a_config_field_existed(tmp_path: Path) -> None:
+    """dataset.json of an older synth lacks newer config fields; resuming with those fields at
+    their defaults is the same job (complete samples kept), a non-default value is refused."""
+    out = tmp_path / "d"
+    assert _invoke(*RASTER, "--out", str(out), "--count", "2").exit_code == 0
+    meta = json.loads((out / "dataset.json").read_text())
+    del meta["config"]["hand"]["gesture_weights"], meta["config"]["lighting"]["exclude_files"]
+    old = json.dumps(meta, indent=1) + "\n"
+    (out / "dataset.json").write_text(old)
+    res = _invoke(*RASTER, "--out", str(out), "--count", "3")
+    assert res.exit_code == 0, res.output
+    assert "2 already complete" in res.output and sorted(read_manifest(out)) == [0, 1, 2]
+    assert (out / "dataset.json").read_text() == old
+    res = CliRunner().invoke(cli, [*RASTER, "--out", str(out), "--count", "3", "--set", "hand.gesture_weights={fist: 0.5}"])
+    assert res.exit_code != 0 and "hand.gesture_weights.fist only in the new config" in res.output
+    assert validate_dataset(out).ok
