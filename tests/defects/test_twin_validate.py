@@ -103,3 +103,18 @@ def test_null_rows_only_where_removed(job):
     bad["defect"] = twin["defect"]
     bad["keypoints_2d"] = twin["keypoints_2d"]
     assert "keypoints_2d is not numeric" in check_label(bad)
+
+
+def test_twin_visibility_ignores_objects_like_the_correct_label(tmp_path: Path) -> None:
+    """Sample 22 of seed 0 (64 px) wears an accessory near the thumb of its thumb_wrong_side twin:
+    the twin's visibility uses hand pixels only, as the correct label does, so it validates."""
+    out = tmp_path / "d"
+    run_job(JobConfig.from_dict({"seed": SEED, "start": 22, "count": 1, "out": str(out),
+                                 "render": {"renderer": "raster", "resolution": 64},
+                                 "defects": {"fraction": 1.0}}))
+    correct, twin = _label(out, 22), _label(out / "twins", 22)
+    assert any(o.get("category") == "accessory" for o in correct.get("objects", [])), "pick another id (see docstring)"
+    rep = validate_dataset(out / "twins", workers=1)
+    assert rep.ok, rep.errors
+    assert validate_dataset(out, workers=1).ok
+    assert twin["defect"]["type"] == "thumb_wrong_side"
