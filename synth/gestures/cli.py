@@ -38,10 +38,31 @@ def gestures_group() -> None:
 @gestures_group.command("list")
 @click.option("--category", "-c", default=None, help="Only this category (grasp, sign, emblem, device, counting).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of {name, category, description, tags, ...}.")
-def list_cmd(category: str | None, as_json: bool) -> None:
+@click.option("--two-hand", "two_hand", is_flag=True,
+              help="List the two-hand gestures (assets/gestures/two_hand: interacting, sign, fingerspelling, "
+                   "manipulation) instead.")
+def list_cmd(category: str | None, as_json: bool, two_hand: bool) -> None:
     """List gestures."""
     from synth.gestures.library import GestureError
 
+    if two_hand:
+        from synth.gestures.bimanual import CATEGORIES, load_two_hand
+
+        try:
+            items2 = load_two_hand()
+        except GestureError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if category is not None and category not in CATEGORIES:
+            raise click.UsageError(f"unknown two-hand category {category!r}; expected one of {', '.join(CATEGORIES)}")
+        items2 = [g for g in items2 if category is None or g.category == category]
+        if as_json:
+            click.echo(json.dumps([g.to_dict() for g in items2], indent=1))
+            return
+        width = max(len(g.name) for g in items2)
+        for g in items2:
+            click.echo(f"{g.name:<{width}}  {g.category:<14} {g.description}")
+        click.echo(f"{len(items2)} two-hand gestures", err=True)
+        return
     lib = _library()
     try:
         items = lib.in_category(category) if category else list(lib)
@@ -54,6 +75,45 @@ def list_cmd(category: str | None, as_json: bool) -> None:
     for g in items:
         click.echo(f"{g.name:<{width}}  {g.category:<9} {g.description}")
     click.echo(f"{len(items)} gestures", err=True)
+
+
+@gestures_group.command("solve-contacts")
+@click.option("--name", "names", multiple=True, help="Only these gestures (repeatable); default: all with contacts.")
+@click.option("--write", is_flag=True, help="Rewrite the solved poses into assets/gestures/*.yaml.")
+def solve_contacts_cmd(names: tuple[str, ...], write: bool) -> None:
+    """Solve declared finger contacts on the mesh (library build step); prints one JSON line per gesture."""
+    from synth.gestures.build import solve_library
+
+    lib = _library()
+    for n in names:
+        _get(lib, n)
+    rows = solve_library(list(names) or None, write=write)
+    for r in rows:
+        click.echo(json.dumps(r))
+    bad = [r["name"] for r in rows if not r["ok"]]
+    click.echo(f"{len(rows) - len(bad)}/{len(rows)} solved" + (f"; open: {', '.join(bad)}" if bad else ""), err=True)
+
+
+@gestures_group.command("solve-two-hand")
+@click.option("--name", "names", multiple=True, help="Only these two-hand gestures (repeatable).")
+@click.option("--write", is_flag=True, help="Rewrite the solved placements into assets/gestures/two_hand/*.yaml.")
+def solve_two_hand_cmd(names: tuple[str, ...], write: bool) -> None:
+    """Solve two-hand placements (contacts reached, no interpenetration); one JSON line per gesture."""
+    from synth.gestures.bimanual import load_two_hand, solve_all
+    from synth.gestures.library import GestureError
+
+    try:
+        known = {g.name for g in load_two_hand()}
+    except GestureError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for n in names:
+        if n not in known:
+            raise click.UsageError(f"unknown two-hand gesture {n!r}; see `synth gestures list --two-hand`")
+    rows = solve_all(list(names) or None, write=write)
+    for r in rows:
+        click.echo(json.dumps(r))
+    bad = [r["name"] for r in rows if not r["ok"]]
+    click.echo(f"{len(rows) - len(bad)}/{len(rows)} solved" + (f"; open: {', '.join(bad)}" if bad else ""), err=True)
 
 
 @gestures_group.command("show")

@@ -162,16 +162,46 @@ def pair_depths(skel: Skeleton, keypoints: np.ndarray) -> np.ndarray:
     return _raw_depths(skel, keypoints) - rest_allowance(skel)
 
 
-def penetration_depth(skel: Skeleton, keypoints: np.ndarray) -> np.ndarray:
-    """Largest capsule penetration of each pose, ``(...)`` metres (negative: no contact)."""
-    return pair_depths(skel, keypoints).max(axis=-1)
+def penetration_depth(skel: Skeleton, keypoints: np.ndarray, allowance: np.ndarray | None = None) -> np.ndarray:
+    """Largest capsule penetration of each pose, ``(...)`` metres (negative: no contact), less
+    a per-pair ``allowance`` ``(..., P)`` metres (declared contacts, see :func:`contact_pairs_mask`)."""
+    d = pair_depths(skel, keypoints)
+    if allowance is not None:
+        d = d - allowance
+    return d.max(axis=-1)
+
+
+def contact_pairs_mask(pairs: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> np.ndarray:
+    """``(P,)`` True for the capsule pairs that belong to a declared finger contact: the distal
+    segment of the thumb, or any segment of another finger (fingers held together touch along
+    their length), against those of the other finger of a pair. Capsules
+    stand in coarsely for the pads, so touching pads overlap their capsules by several mm; the
+    contact itself is measured on the mesh."""
+    from synth.hand.anatomy import FINGERS
+
+    fi = SEG_FINGER[PAIRS]
+    lv = SEG_LEVEL[PAIRS]
+    surf = np.where(fi == 0, lv == 2, fi < 5)
+    out = np.zeros(len(PAIRS), dtype=bool)
+    for a, b in pairs:
+        ia, ib = FINGERS.index(a), FINGERS.index(b)
+        hit = ((fi[:, 0] == ia) & (fi[:, 1] == ib)) | ((fi[:, 0] == ib) & (fi[:, 1] == ia))
+        out |= hit & surf.all(axis=1)
+    return out
+
+
+#: Extra capsule overlap (metres) granted to a declared contact pair: touching pads overlap their
+#: capsules by up to ~7 mm (measured over the solved library), so only a deeper overlap is a collision.
+CONTACT_ALLOWANCE = 0.009
 
 
 def collision_free(
-    skel: Skeleton, pose_deg: np.ndarray, tolerance: float = DEFAULT_TOLERANCE
+    skel: Skeleton, pose_deg: np.ndarray, tolerance: float = DEFAULT_TOLERANCE,
+    allowance: np.ndarray | None = None,
 ) -> np.ndarray:
-    """True where ``(..., 16, 3)`` poses (degrees) do not self-penetrate (proxy test)."""
-    return penetration_depth(skel, skel.forward(pose_deg)) <= tolerance
+    """True where ``(..., 16, 3)`` poses (degrees) do not self-penetrate (proxy test); pairs of
+    declared contacts may overlap by ``allowance`` ``(..., P)`` metres more."""
+    return penetration_depth(skel, skel.forward(pose_deg), allowance) <= tolerance
 
 
 def colliding_pairs(skel: Skeleton, pose_deg: np.ndarray, tolerance: float = DEFAULT_TOLERANCE) -> list[str]:

@@ -72,8 +72,10 @@ _FINGER_KEYS = ("thumb", "index", "middle", "ring", "pinky")
 _SPREAD = {"index": 1.0, "middle": 0.0, "ring": 0.8, "pinky": 1.2}
 _KNOWN_KEYS = {
     "name", "category", "description", "tags", "contacts", "object_size_cm",
-    "fingers", "spread", "wrist", "joints", "default",
+    "fingers", "spread", "wrist", "joints", "default", "features",
 }  # fmt: skip
+_FEATURE_KEYS = ("apart", "crossed", "thumb")
+_THUMB_FEATURES = ("beside", "over")
 
 
 class GestureError(ValueError):
@@ -93,6 +95,9 @@ class Gesture:
         pose: ``(16, 3)`` anatomical angles in degrees.
         object_size_cm: size of the held object (grasps), else None.
         source: the YAML file it came from.
+        features: the sign features that tell it from similar gestures
+            (:mod:`synth.gestures.contact`): ``apart`` / ``crossed`` (lists of finger pairs),
+            ``thumb`` (``beside`` or ``over``).
     """
 
     name: str
@@ -103,6 +108,7 @@ class Gesture:
     pose: np.ndarray
     object_size_cm: float | None = None
     source: str = ""
+    features: dict[str, object] = field(default_factory=dict)
 
     def to_dict(self, with_pose: bool = False) -> dict[str, object]:
         """A JSON-ready dict (angles as ``{joint: [flex, abd, twist]}`` when ``with_pose``)."""
@@ -115,6 +121,8 @@ class Gesture:
         }
         if self.object_size_cm is not None:
             d["object_size_cm"] = self.object_size_cm
+        if self.features:
+            d["features"] = self.features
         if with_pose:
             d["pose_deg"] = {j: [round(float(x), 3) for x in self.pose[i]] for i, j in enumerate(anatomy.JOINTS)}
         return d
@@ -271,6 +279,30 @@ def _parse_contacts(val: object, where: str) -> tuple[tuple[str, ...], ...]:
     return tuple(out)
 
 
+def _parse_features(val: object, where: str) -> dict[str, object]:
+    if val is None:
+        return {}
+    if not isinstance(val, dict):
+        raise GestureError(f"{where}: 'features' must be a mapping (apart, crossed, thumb)")
+    out: dict[str, object] = {}
+    for k, v in val.items():
+        if k not in _FEATURE_KEYS:
+            raise GestureError(f"{where}: unknown feature {k!r}; expected one of {', '.join(_FEATURE_KEYS)}")
+        if k == "thumb":
+            if v not in _THUMB_FEATURES:
+                raise GestureError(f"{where}: features.thumb must be one of {', '.join(_THUMB_FEATURES)}, got {v!r}")
+            out[k] = str(v)
+            continue
+        if not isinstance(v, list) or not all(isinstance(p, list) and len(p) == 2 for p in v):
+            raise GestureError(f"{where}: features.{k} must be a list of finger pairs, e.g. [[index, middle]]")
+        for p in v:
+            for f in p:
+                if f not in _FINGER_KEYS:
+                    raise GestureError(f"{where}: features.{k}: unknown finger {f!r}")
+        out[k] = [tuple(str(f) for f in p) for p in v]
+    return out
+
+
 def parse_gesture(entry: dict[str, object], source: str = "") -> Gesture:
     """Validate one YAML entry and build a :class:`Gesture` (angles checked against LIMITS)."""
     if not isinstance(entry, dict):
@@ -302,6 +334,7 @@ def parse_gesture(entry: dict[str, object], source: str = "") -> Gesture:
         pose=pose,
         object_size_cm=None if size is None else float(size),  # type: ignore[arg-type]
         source=source,
+        features=_parse_features(entry.get("features"), where),
     )
 
 

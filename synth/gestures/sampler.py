@@ -125,6 +125,11 @@ class PoseSampler:
         mesh_rig: if given (a :class:`synth.hand.rig.HandRig`), poses that pass the proxy are also
             checked with the exact mesh test (:func:`collision.mesh_collides`, ~0.15 s per pose)
             and re-drawn when they fail: slow, for when every pose must be verified on the mesh.
+            Poses of gestures with declared contacts are instead checked on the mesh for those
+            contacts (:func:`synth.gestures.contact.measure_pair` within
+            :data:`synth.gestures.contact.CONTACT_TOL`) and for penetration deeper than 2 mm
+            (:func:`synth.gestures.contact.penetration_depths`); the band test of
+            ``mesh_collides`` would count touching pads as a collision.
     """
 
     library: GestureLibrary | None = None
@@ -142,6 +147,7 @@ class PoseSampler:
         names = self.gestures if self.gestures else self.library.names
         self._names = np.array([self.library.get(n).name for n in names])
         self._base = np.stack([self.library.get(n).pose for n in names])
+        self._meaning = {n: _Meaning.of(self.library.get(n), self.skeleton) for n in self._names}
         self._w: np.ndarray | None = None  # None: uniform (rng.integers, as before weights existed)
         if self.weights:
             by_name = {self.library.get(k).name: float(v) for k, v in self.weights.items()}
@@ -181,7 +187,8 @@ class PoseSampler:
                 break
             cand = self._draw(rng, len(todo), mode)
             attempts += len(todo)
-            ok = self.valid(cand.poses)
+            cand.poses[:] = self.restore_contacts(cand.poses, cand.gesture, cand.mode)
+            ok = self.valid(cand.poses, cand.gesture, cand.mode)
             idx = todo[ok]
             poses[idx] = cand.poses[ok]
             gesture[idx] = cand.gesture[ok]
@@ -217,16 +224,57 @@ class PoseSampler:
             batch.attempts += new.attempts
         raise RuntimeError(f"could not reach {n} poses at least {min_distance} degrees apart")
 
-    def valid(self, poses: np.ndarray) -> np.ndarray:
-        """``(N,)`` True where poses are within limits and pass the collision proxy."""
-        inside = np.asarray(anatomy.is_valid(poses)).reshape(-1)
-        free = collision.collision_free(self.skeleton, poses, self.config.tolerance).reshape(-1)
+    def valid(self, poses: np.ndarray, gesture: np.ndarray | None = None, mode: np.ndarray | None = None
+              ) -> np.ndarray:
+        """``(N,)`` True where poses are within limits, pass the collision proxy and, when
+        ``gesture`` names are given, keep their gesture's meaning: every declared contact still
+        touches (capsule proxy within :data:`CONTACT_SLACK` of the library pose's) and every
+        declared feature holds (:func:`synth.gestures.contact.features_hold`). A variation or
+        blend that loses them is rejected (and re-drawn), never labelled as that gesture."""
+        flat = np.asarray(poses).reshape(-1, 16, 3)
+        inside = np.asarray(anatomy.is_valid(flat)).reshape(-1)
+        allow = np.zeros((len(flat), len(collision.PAIRS)))
+        if gesture is not None:
+            for i, g in enumerate(gesture):
+                m = self._meaning.get(str(g))
+                if m is not None:
+                    allow[i] = m.allowance
+        free = collision.collision_free(self.skeleton, flat, self.config.tolerance, allow).reshape(-1)
         ok = inside & free
-        if self.mesh_rig is not None:
-            flat = np.asarray(poses).reshape(-1, 16, 3)
+        if gesture is not None:
+            kp = self.skeleton.forward(flat)
             for i in np.nonzero(ok)[0]:
-                ok[i] = not collision.mesh_collides(self.mesh_rig, flat[i], stride=3)
+                m = self._meaning.get(str(gesture[i]))
+                if m is not None and not m.holds(self.skeleton, kp[i]):
+                    ok[i] = False
+        if self.mesh_rig is not None:
+            from synth.gestures import contact
+            from synth.hand import skinning
+
+            for i in np.nonzero(ok)[0]:
+                m = self._meaning.get(str(gesture[i])) if gesture is not None else None
+                if m is not None and m.pairs:
+                    V = skinning.forward(self.mesh_rig, pose=flat[i]).vertices
+                    if not all(contact.reached(contact.measure_pair(V, self.mesh_rig, a, b)) for a, b in m.pairs):
+                        ok[i] = False
+                        continue
+                    pen = contact.penetration_depths(V, self.mesh_rig, stride=3)
+                    ok[i] = max(pen.values()) <= contact.CONTACT_TOL[1]
+                else:
+                    ok[i] = not collision.mesh_collides(self.mesh_rig, flat[i], stride=3)
         return ok
+
+    def restore_contacts(self, poses: np.ndarray, gesture: np.ndarray, mode: np.ndarray) -> np.ndarray:
+        """Poses ``(N, 16, 3)`` whose gesture declares contacts, pulled back onto them: a few
+        Gauss-Newton steps on the contact fingers' angles bring each contact's capsule overlap
+        back to the library pose's (the noise otherwise opens every pinch)."""
+        out = np.array(poses, dtype=np.float64, copy=True)
+        for i, g in enumerate(gesture):
+            m = self._meaning.get(str(g))
+            if m is None or not m.pairs or str(mode[i]) == "random":
+                continue
+            out[i] = m.restore(self.skeleton, out[i])
+        return out
 
     # --- drawing ------------------------------------------------------------------------
     def _draw(self, rng: np.random.Generator, n: int, mode: str | None) -> PoseBatch:
@@ -282,6 +330,70 @@ class PoseSampler:
         out[:, 1, 2] += rng.normal(0.0, 0.5 * c.thumb_sigma, n) * scale
         out[:, 0] += rng.normal(0.0, 1.0, (n, 3)) * np.asarray(c.wrist_sigma) * s
         return out
+
+
+#: How much (metres) a contact's capsule overlap may fall short of its library pose's before the
+#: contact counts as lost.
+CONTACT_SLACK = 0.0015
+
+
+@dataclass
+class _Meaning:
+    """What a gesture's variations must keep: its contacts (capsule pairs and their library
+    overlap) and its features."""
+
+    pairs: list[tuple[str, str]]
+    masks: list[np.ndarray]
+    depth0: np.ndarray
+    allowance: np.ndarray
+    features: dict[str, object]
+    side: str
+
+    @staticmethod
+    def of(g: object, skel: Skeleton) -> _Meaning | None:
+        from synth.gestures import contact
+
+        pairs = contact.contact_pairs(g.contacts)  # type: ignore[attr-defined]
+        feats = dict(g.features)  # type: ignore[attr-defined]
+        if not pairs and not feats:
+            return None
+        masks = [collision.contact_pairs_mask([p]) for p in pairs]
+        d = collision.pair_depths(skel, skel.forward(g.pose))  # type: ignore[attr-defined]
+        depth0 = np.array([d[m].max() for m in masks]) if masks else np.zeros(0)
+        allow = collision.contact_pairs_mask(pairs) * collision.CONTACT_ALLOWANCE
+        return _Meaning(pairs, masks, depth0, allow, feats, skel.side)
+
+    def depths(self, skel: Skeleton, kp: np.ndarray) -> np.ndarray:
+        d = collision.pair_depths(skel, kp)
+        return np.stack([d[..., m].max(axis=-1) for m in self.masks], axis=-1)
+
+    def holds(self, skel: Skeleton, kp: np.ndarray) -> bool:
+        from synth.gestures import contact
+
+        if self.pairs and np.any(self.depths(skel, kp) < self.depth0 - CONTACT_SLACK):
+            return False
+        return not self.features or contact.features_hold(kp, self.side, self.features)
+
+    def restore(self, skel: Skeleton, pose: np.ndarray, iters: int = 6) -> np.ndarray:
+        from synth.gestures.contact import _DOFS
+
+        fingers = sorted({f for p in self.pairs for f in p}, key=anatomy.FINGERS.index)
+        dofs = np.array([d for f in fingers for d in _DOFS[f]])
+        lo, hi = _LO[dofs[:, 0], dofs[:, 1]], _HI[dofs[:, 0], dofs[:, 1]]
+        p = pose.copy()
+        n = len(dofs)
+        for _ in range(iters):
+            P = np.repeat(p[None], n + 1, axis=0)
+            P[np.arange(1, n + 1), dofs[:, 0], dofs[:, 1]] += 0.5
+            r = 1000.0 * (self.depths(skel, skel.forward(P)) - self.depth0)  # (n+1, k) mm
+            if np.all(np.abs(r[0]) < 0.2):
+                break
+            J = (r[1:] - r[0]) / 0.5  # (n, k)
+            # minimum-norm step (damped): change the angles as little as possible
+            step = -J @ np.linalg.solve(J.T @ J + 1e-3 * np.eye(J.shape[1]), r[0])
+            step = np.clip(step, -10.0, 10.0)
+            p[dofs[:, 0], dofs[:, 1]] = np.clip(p[dofs[:, 0], dofs[:, 1]] + step, lo, hi)
+        return p
 
 
 def natural_random(rng: np.random.Generator, n: int) -> np.ndarray:

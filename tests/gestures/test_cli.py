@@ -72,3 +72,26 @@ def test_poses_sample(tmp_path):
 def test_poses_sample_bad_gesture():
     r = CliRunner().invoke(cli, ["poses", "sample", "--count", "3", "--seed", "0", "--gestures", "fist,pece"])
     assert r.exit_code != 0 and "peace" in r.output
+
+
+def test_list_two_hand():
+    r = run("gestures", "list", "--two-hand", "--json")
+    assert r.exit_code == 0, r.output
+    items = json.loads(r.stdout)
+    assert len(items) >= 60 and {it["category"] for it in items} == {"interacting", "sign", "fingerspelling",
+                                                                     "manipulation"}
+    signs = [it for it in items if it["category"] == "sign"]
+    assert len(signs) >= 20 and all(it["references"] for it in signs)
+    r = CliRunner().invoke(cli, ["gestures", "list", "--two-hand", "--category", "dance"])
+    assert r.exit_code == 2 and "unknown two-hand category" in r.output
+
+
+def test_solve_contacts_reports_a_solved_gesture():
+    """The library build step on one gesture: already solved, so it reports the contact reached
+    (without --write nothing is rewritten)."""
+    r = run("gestures", "solve-contacts", "--name", "ok_sign")
+    assert r.exit_code == 0, r.output
+    row = json.loads(r.stdout.splitlines()[0])
+    assert row["name"] == "ok_sign" and row["ok"] and abs(row["after_mm"]["thumb-index"]) <= 2.0
+    r = CliRunner().invoke(cli, ["gestures", "solve-contacts", "--name", "ok_sing"])
+    assert r.exit_code == 2 and "did you mean" in r.output

@@ -72,19 +72,27 @@ def test_emblems_and_device_cover_the_issue_list(lib):
 
 @pytest.mark.parametrize("side", ["right", "left"])
 def test_no_self_penetration_proxy(lib, side):
+    """Capsule proxy over the library; declared contacts may overlap their capsules (see
+    :data:`collision.CONTACT_ALLOWANCE`), their depth is checked on the mesh in test_contact.py."""
+    from synth.gestures.contact import contact_pairs
+
     skel = default_skeleton_for(side)
-    P = lib.poses()
-    free = collision.collision_free(skel, P)
-    bad = [f"{g.name}: {collision.colliding_pairs(skel, g.pose)}" for g, ok in zip(lib, free, strict=True) if not ok]
+    bad = []
+    for g in lib:
+        allow = collision.contact_pairs_mask(contact_pairs(g.contacts)) * collision.CONTACT_ALLOWANCE
+        if not collision.collision_free(skel, g.pose, allowance=allow):
+            bad.append(f"{g.name}: {collision.colliding_pairs(skel, g.pose)}")
     assert not bad, "\n".join(bad)
 
 
 def test_no_self_penetration_mesh(lib):
-    """Every gesture on the posed open-hand mesh (winding-number test, every 3rd finger vertex)."""
+    """Gestures without declared contacts on the posed open-hand mesh (winding-number band test,
+    every 3rd finger vertex); touching pads fall inside that band, so gestures with contacts are
+    checked by penetration depth in test_contact.py instead."""
     from synth.hand.models import load_model
 
     rig = load_model("open-hand", "right")
-    bad = [g.name for g in lib if collision.mesh_collides(rig, g.pose, stride=3)]
+    bad = [g.name for g in lib if not g.contacts and collision.mesh_collides(rig, g.pose, stride=3)]
     assert not bad, bad
 
 

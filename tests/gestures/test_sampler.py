@@ -30,7 +30,13 @@ def test_samples_valid_and_collision_free(sampler):
     assert batch.poses.shape == (2000, 16, 3)
     assert np.all(anatomy.is_valid(batch.poses))
     skel = default_skeleton_for("right")
-    assert collision.penetration_depth(skel, skel.forward(batch.poses)).max() <= collision.DEFAULT_TOLERANCE
+    # declared contacts of a sample's gesture may overlap their capsules (touching pads)
+    from synth.gestures.contact import contact_pairs
+
+    lib0 = load_library()
+    allow = np.stack([collision.contact_pairs_mask(contact_pairs(lib0.get(str(g)).contacts if str(g) in lib0 else ()))
+                      for g in batch.gesture]) * collision.CONTACT_ALLOWANCE
+    assert collision.penetration_depth(skel, skel.forward(batch.poses), allow).max() <= collision.DEFAULT_TOLERANCE
     assert set(batch.mode) == set(MODES)
     assert batch.attempts >= len(batch)
     lib = load_library()
@@ -47,7 +53,7 @@ def test_rejected_samples_are_redrawn_not_dropped():
     strict = PoseSampler(config=SamplerConfig(tolerance=0.0005, max_rounds=200))
     batch = strict.sample(np.random.default_rng(3), 400)
     assert len(batch) == 400 and batch.attempts > 400
-    assert np.all(strict.valid(batch.poses))
+    assert np.all(strict.valid(batch.poses, batch.gesture, batch.mode))
 
 
 def test_dip_follows_pip_in_variations():
@@ -89,7 +95,7 @@ def test_distinct_poses(sampler):
 
     d, _ = cKDTree(batch.poses.reshape(3000, -1)).query(batch.poses.reshape(3000, -1), k=2)
     assert d[:, 1].min() >= 5.0
-    assert np.all(sampler.valid(batch.poses))
+    assert np.all(sampler.valid(batch.poses, batch.gesture, batch.mode))
 
 
 def test_gesture_subset_and_unknown_name():
@@ -127,4 +133,14 @@ def test_exact_mesh_mode():
     rig = load_model("open-hand", "right")
     s = PoseSampler(mesh_rig=rig)
     batch = s.sample(np.random.default_rng(9), 12)
-    assert not any(collision.mesh_collides(rig, p, stride=3) for p in batch.poses)
+    from synth.gestures import contact
+    from synth.hand import skinning
+
+    lib = load_library()
+    for p, g in zip(batch.poses, batch.gesture, strict=True):
+        if str(g) in lib and lib.get(str(g)).contacts:  # touching pads: penetration depth, contacts reached
+            V = skinning.forward(rig, pose=p).vertices
+            assert max(contact.penetration_depths(V, rig).values()) <= 0.002
+            assert all(contact.reached(v) for v in contact.measure(V, rig, lib.get(str(g)).contacts).values())
+        else:
+            assert not collision.mesh_collides(rig, p, stride=3)
