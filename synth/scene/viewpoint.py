@@ -104,7 +104,7 @@ class ViewpointConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in ("mixed", "orbit", *MODES):
-            raise ValueError(f"unknown camera mode {self.mode!r}; expected mixed, orbit, {', '.join(MODES)}")
+            raise ValueError(f"mode: unknown camera mode {self.mode!r}; expected mixed, orbit, {', '.join(MODES)}")
         if min(self.modes.values()) < 0 or sum(self.modes.values()) <= 0:
             raise ValueError("camera mode weights must be >= 0 and not all zero")
         lo, hi = self.fraction
