@@ -68,7 +68,13 @@ def _clock() -> np.ndarray:
     return np.array([time.perf_counter(), time.process_time()])
 
 
-def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: bool = True) -> dict[str, float]:
+#: Build-time switches of the issue-17 realism features (synth.render.blender.appearance).
+REALISM_FLAGS = ("PALM_LINES", "NAIL_DETAIL", "CONTACT_SHADING", "ROOM", "VEINS", "HAIR", "WRINKLES", "PORES")
+SKIN_MICRO = ("VEINS", "HAIR", "WRINKLES", "PORES")
+
+
+def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: bool = True,
+                 off: tuple[str, ...] = ()) -> dict[str, float]:
     """Per-sample cost of the labelled pipeline against the steady re-render of the same frame.
 
     For each sample k (one process, one Blender scene): ``RenderSession.render(k)`` (plan, pose,
@@ -81,7 +87,10 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: 
     Args:
         world_map: the world importance-map resolution to build with (0: Cycles' automatic
             resolution, the behaviour before issue 17; None: the renderer's default).
-        realism: False builds the skin without the issue-17 palm lines, nail detail and contact shading.
+        realism: False builds without every issue-17 realism feature (:data:`REALISM_FLAGS`: palm
+            lines, nail detail, contact shading, the room backdrop -- hidden, the specs are
+            unchanged -- and the skin micro detail).
+        off: names of :data:`REALISM_FLAGS` to switch off (the others stay on).
     Returns:
         mean wall / CPU seconds per labelled sample and per steady re-render, their ratios, and
         images/hour through the labelled pipeline (writer close included).
@@ -94,10 +103,11 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: 
     from synth.render.blender.renderer import _quiet_stdout
     from synth.render.job import RenderSession
 
-    saved = appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL, appearance.CONTACT_SHADING
+    saved = appearance.WORLD_MAP_RESOLUTION, {f: getattr(appearance, f) for f in REALISM_FLAGS}
     if world_map is not None:
         appearance.WORLD_MAP_RESOLUTION = world_map
-    appearance.PALM_LINES = appearance.NAIL_DETAIL = appearance.CONTACT_SHADING = realism
+    for f in REALISM_FLAGS:
+        setattr(appearance, f, realism and f not in off)
     try:
         session = RenderSession(cfg)
         writer = DatasetWriter(cfg.out, dataset_meta(cfg))
@@ -118,8 +128,9 @@ def bench_steady(cfg: JobConfig, n: int, world_map: int | None = None, realism: 
         lab += _clock() - t
         session.close()
     finally:
-        (appearance.WORLD_MAP_RESOLUTION, appearance.PALM_LINES, appearance.NAIL_DETAIL,
-         appearance.CONTACT_SHADING) = saved
+        appearance.WORLD_MAP_RESOLUTION = saved[0]
+        for f, v in saved[1].items():
+            setattr(appearance, f, v)
     lab, steady = lab / n, steady / n
     return {"labelled_s": lab[0], "labelled_cpu_s": lab[1], "steady_s": steady[0], "steady_cpu_s": steady[1],
             "over_steady": lab[0] / steady[0], "over_steady_cpu": lab[1] / steady[1],
@@ -233,12 +244,16 @@ def main() -> None:
     print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cpus)", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         runs: list[dict[str, float]] = []
-        variants = [("now", None, True)] + ([("before", 0, True)] if args.before else []) + \
-            ([("plain", None, False)] if args.realism else [])
+        room_only = ["lighting.bg_room=1", "lighting.bg_environment=0", "lighting.bg_solid=0",
+                     "lighting.bg_gradient=0", "lighting.bg_noise=0", "lighting.bg_bokeh=0"]
+        variants = [("now", None, True, (), [])] + ([("before", 0, True, (), [])] if args.before else []) + \
+            ([("plain", None, False, (), []), ("nomicro", None, True, SKIN_MICRO, []),
+              ("room", None, True, (), room_only), ("noroom", None, True, ("ROOM",), room_only)]
+             if args.realism else [])
         for rep in range(args.repeats if args.n else 0):
-            for name, wm, realism in variants:
-                cfg = make_cfg(args, f"{tmp}/steady_{name}_{rep}", ["render.preset=draft"])
-                r = bench_steady(cfg, args.n, wm, realism)
+            for name, wm, realism, off, extra in variants:
+                cfg = make_cfg(args, f"{tmp}/steady_{name}_{rep}", ["render.preset=draft", *extra])
+                r = bench_steady(cfg, args.n, wm, realism, off)
                 r["variant"] = name  # type: ignore[assignment]
                 runs.append(r)
                 print(f"[{rep}] {name:6s} draft {args.resolution}px: labelled {r['labelled_s']:.3f} s/img "
@@ -259,12 +274,20 @@ def main() -> None:
                       f"{np.mean([b['images_per_hour'] for b in before]):,.0f} images/h, labelled/steady "
                       f"{np.mean([b['over_steady'] for b in before]):.2f}; CPU per sample now {gain:.2f}x less",
                       flush=True)
-            plain = [r for r in runs if r["variant"] == "plain"]
-            if plain:
-                d_cpu = np.mean([r["labelled_cpu_s"] for r in now]) - np.mean([p["labelled_cpu_s"] for p in plain])
-                d_st = np.mean([r["steady_cpu_s"] for r in now]) - np.mean([p["steady_cpu_s"] for p in plain])
-                print(f"palm lines + nail detail + contact shading cost {d_cpu:+.3f} CPU-s per labelled sample ({d_st:+.3f} on the "
-                      f"steady re-render); 'plain' = without them", flush=True)
+            def mean(name: str, key: str) -> float:
+                return float(np.mean([r[key] for r in runs if r["variant"] == name]))
+
+            for a, b, what in (("now", "plain", "all issue-17 realism (palm lines, nails, contact shading, room at "
+                                                "its default share, skin micro detail)"),
+                               ("now", "nomicro", "skin micro detail (veins, hair, bold knuckle wrinkles, pores)"),
+                               ("room", "noroom", "the room backdrop, per sample that shows it (every sample a room)")):
+                if any(r["variant"] == b for r in runs):
+                    d_cpu = mean(a, "labelled_cpu_s") - mean(b, "labelled_cpu_s")
+                    d_wall = mean(a, "labelled_s") - mean(b, "labelled_s")
+                    d_st = mean(a, "steady_cpu_s") - mean(b, "steady_cpu_s")
+                    print(f"{what}: {d_cpu:+.3f} CPU-s ({d_wall:+.3f} wall s) per labelled sample, {d_st:+.3f} CPU-s "
+                          f"on the steady re-render ({a} {mean(a, 'labelled_cpu_s'):.3f} vs {b} "
+                          f"{mean(b, 'labelled_cpu_s'):.3f} CPU-s)", flush=True)
             if args.per_process:
                 pp = bench_per_process(make_cfg(args, f"{tmp}/pp", ["render.preset=draft"]), args.per_process)
                 lab = float(np.mean([r["labelled_s"] for r in now]))

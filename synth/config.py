@@ -17,6 +17,7 @@ Example YAML::
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -121,6 +122,11 @@ class HandConfig:
         pose_source: ``auto`` or ``gestures`` (the gesture sampler, :mod:`synth.gestures.sampler`)
             or ``free`` (uniform in ``pose_range``).
         pose_range: fraction of each joint's anatomical range used for free poses.
+        gesture_weights: relative weight of drawing each library gesture as a sample's gesture
+            (names from ``synth gestures list``, weights >= 0; a gesture not listed weighs 1).
+            Empty (the default) or all-equal: uniform, drawn exactly as before the knob existed.
+            ``synth review suggest`` writes it from reject rates. On the command line:
+            ``--set 'hand.gesture_weights={fist: 0.2}'``.
     """
 
     model: str = "open-hand"
@@ -129,6 +135,7 @@ class HandConfig:
     shape: str = "random"
     pose_source: str = "auto"
     pose_range: float = 0.6
+    gesture_weights: dict[str, float] = field(default_factory=dict)
 
     @property
     def sides(self) -> tuple[str, ...]:
@@ -157,13 +164,22 @@ class PropsConfig:
     """Held objects (:mod:`synth.props`): the hand holds a procedural prop in a fitted grasp.
 
     Attributes:
-        fraction: fraction of samples whose hand holds an object (0: none, the default, so jobs
-            without props render exactly as before). Drawn per sample from its own stream
-            stream ``props`` (:mod:`synth.rng`), independent of the rest of the sample.
+        grasp_fraction: fraction of the samples whose drawn gesture closes on an object (a Feix
+            grasp, or a device gesture such as ``holding_cup``:
+            :data:`synth.props.holding.HOLDING_GESTURES`) that hold a fitted object (default 1:
+            grasps hold what fits them, falling back to another grasp or prop, see
+            :mod:`synth.props.holding`).
+        fraction: fraction of the other samples (signs, emblems, counting...) whose hand holds an
+            object, in a fitted grasp that replaces the drawn pose (default 0.1). With both
+            defaults 0.39 of the default job's samples hold an object
+            (``benchmarks/bench_holding.py``); both 0 gives the samples of a job without props.
+            Drawn per sample from its own stream ``props`` (:mod:`synth.rng`), independent of the
+            rest of the sample.
         names: props to draw from (empty: all of :data:`synth.props.PROP_NAMES`).
     """
 
-    fraction: float = 0.0
+    grasp_fraction: float = 1.0
+    fraction: float = 0.1
     names: list[str] = field(default_factory=list)
 
 
@@ -298,6 +314,19 @@ class JobConfig:
              f"must be auto, gestures or free, got {h.pose_source!r}")
         need(0.0 <= h.pose_range <= 1.0, "hand.pose_range", "must be in 0..1")
         need(all(isinstance(g, str) and g for g in h.gestures), "hand.gestures", "must be a list of names")
+        for g, w in h.gesture_weights.items():
+            need(isinstance(w, float) and math.isfinite(w) and w >= 0, f"hand.gesture_weights.{g}",
+                 f"must be a finite number >= 0, got {w!r}")
+        if h.gesture_weights:
+            from synth.gestures.library import load_library
+
+            lib = load_library()
+            unknown = [g for g in h.gesture_weights if g not in lib.names]
+            need(not unknown, "hand.gesture_weights",
+                 f"unknown gesture(s) {', '.join(map(str, unknown))}; see `synth gestures list`")
+            drawn = h.gestures or lib.names
+            need(sum(h.gesture_weights.get(g, 1.0) for g in drawn) > 0, "hand.gesture_weights",
+                 "every gesture that can be drawn has weight 0")
         for key, (lo, hi), lim in (("camera.distance", c.distance, (0.05, 100.0)), ("camera.fov", c.fov, (1.0, 170.0)),
                                    ("camera.elevation", c.elevation, (-90.0, 90.0)),
                                    ("lighting.world_strength", li.world_strength, (0.0, 100.0)),
@@ -328,6 +357,8 @@ class JobConfig:
         from synth.props.library import PROP_NAMES as _PROPS
 
         need(0.0 <= self.props.fraction <= 1.0, "props.fraction", f"must be in 0..1, got {self.props.fraction}")
+        need(0.0 <= self.props.grasp_fraction <= 1.0, "props.grasp_fraction",
+             f"must be in 0..1, got {self.props.grasp_fraction}")
         need(0.0 <= self.defects.fraction <= 1.0, "defects.fraction", f"must be in 0..1, got {self.defects.fraction}")
         unknown = [n for n in self.props.names if n not in _PROPS]
         need(not unknown, "props.names", f"unknown prop(s) {', '.join(map(str, unknown))}; choose from {', '.join(_PROPS)}")
@@ -432,6 +463,11 @@ def _coerce(tp: Any, v: Any, key: str) -> Any:
         if not isinstance(v, list | tuple) or len(v) != len(args):
             raise ConfigError(f"{key}: expected a list of {len(args)} values, got {v!r}")
         return tuple(_coerce(a, x, key) for a, x in zip(args, v, strict=True))
+    if origin is dict:
+        ka, va = typing.get_args(tp)
+        if not isinstance(v, dict):
+            raise ConfigError(f"{key}: expected a mapping of names to values, got {v!r}")
+        return {_coerce(ka, k, key): _coerce(va, x, f"{key}.{k}") for k, x in v.items()}
     if origin is list:
         (a,) = typing.get_args(tp)
         if isinstance(v, str):

@@ -22,6 +22,7 @@ import numpy as np
 from synth.dataset.imageio import read_image
 from synth.dataset.layout import LABEL_KEY, check_entry_paths, read_dataset_json, read_manifest, safe_member_path
 from synth.dataset.splits import parse_splits, split_of
+from synth.defects.labels import KEYPOINT_FIELDS, keypoint_rows_as_nan
 from synth.passes import PASSES
 
 #: Label fields returned as numpy arrays, with their dtype.
@@ -54,7 +55,8 @@ class HandDataset(Sequence[dict[str, Any]]):
 
     Each item is a dict: ``id``; ``label`` (the full JSON label); the arrays of
     :data:`ARRAY_FIELDS` (``keypoints_2d`` (21, 2) px, ``keypoints_3d_cam`` (21, 3) m, ``K`` (3, 3),
-    ``visibility`` (21,) 0/1, ``bbox`` (4,) [x0, y0, x1, y1] px ...); and each loaded image:
+    ``visibility`` (21,) 0/1, ``bbox`` (4,) [x0, y0, x1, y1] px ...; keypoints a label gives as
+    ``null`` -- the removed digit of a ``missing_finger`` defect twin -- are NaN rows); and each loaded image:
     ``rgb`` (H, W, 3) uint8, ``depth`` (H, W) float32 metres, ``parts`` (H, W) uint8,
     ``normals`` (H, W, 3) float32.
     """
@@ -120,7 +122,10 @@ class HandDataset(Sequence[dict[str, Any]]):
         item: dict[str, Any] = {"id": e.id, "label": label}
         for name, dtype in ARRAY_FIELDS.items():
             if name in label:
-                item[name] = np.asarray(label[name], dtype=dtype)
+                value = label[name]
+                if name in KEYPOINT_FIELDS:  # a defect twin's removed digit: null rows -> NaN
+                    value = keypoint_rows_as_nan(value, 3 if name.startswith("keypoints_3d") else 2)
+                item[name] = np.asarray(value, dtype=dtype)
         for kind in self.load:
             if kind in e.files:
                 item[kind] = read_image(safe_member_path(self.root, e.files[kind], e.id))

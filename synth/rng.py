@@ -23,6 +23,7 @@ STREAMS: dict[str, int] = {
     "accessories": 3,  # worn accessories (synth.scene.accessories)
     "surface": 4,  # the table under the hand (synth.scene.surface)
     "upright": 5,  # the tilt of a held container (synth.scene.plan.upright_root)
+    "room": 6,  # the room behind the hand, background kind room (synth.scene.room)
     "defects": 15,  # whether and which defect twin a sample gets (synth.defects.twin)
     "pair_order": 0x5052,  # preference pairs' A/B order, keyed by crc32(pair id) (synth.review.export)
 }

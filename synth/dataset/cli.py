@@ -50,7 +50,8 @@ def validate_cmd(dataset: str, no_decode: bool, workers: int | None, max_errors:
                  report: str | None) -> None:  # fmt: skip
     """Check every sample of DATASET: manifest paths (relative, inside DATASET), file sizes and
     sha256 (always), image decoding and sizes, label schema and consistency (keypoints vs K and
-    world_to_cam, visibility vs depth). Exit 1 on any problem, each named by its sample id."""
+    world_to_cam, visibility vs depth); samples listed in failures.jsonl (the job could not render
+    them). Exit 1 on any problem, each named by its sample id."""
     from synth.dataset.layout import read_manifest
     from synth.dataset.validate import validate_dataset
 
@@ -71,7 +72,7 @@ def validate_cmd(dataset: str, no_decode: bool, workers: int | None, max_errors:
         import json
 
         doc = {"dataset": str(root), "ok": rep.ok, "samples": rep.n_manifest, "checked": rep.n_checked,
-               "clean": rep.n_ok, "errors": rep.errors, "warnings": rep.warnings}  # fmt: skip
+               "clean": rep.n_ok, "failed": rep.failed_ids, "errors": rep.errors, "warnings": rep.warnings}  # fmt: skip
         try:
             Path(report).write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
         except OSError as exc:

@@ -37,6 +37,9 @@ ID_WIDTH = 8
 DATASET_JSON = "dataset.json"
 MANIFEST = "manifest.jsonl"
 LABEL_KEY = "label"
+#: Per-sample failures of a render job (one JSON object per line: ``{"id": int, "reason": str}``),
+#: at the dataset root, written by :mod:`synth.render.job`; present only while some sample failed.
+FAILURES_FILE = "failures.jsonl"
 
 #: Directory and extension of each known per-sample file kind: the image passes
 #: (:data:`synth.passes.PASSES`), the mesh and the label.
@@ -176,6 +179,42 @@ def scan_manifest(root: str | os.PathLike[str]) -> ManifestScan:
                 dup += 1
             entries[e.id] = e
     return ManifestScan(dict(sorted(entries.items())), n, bad, dup, truncated)
+
+
+@dataclass
+class FailuresScan:
+    """Result of reading ``failures.jsonl``: ``{id: reason}`` (last line of an id wins), the
+    1-based numbers of lines that are not ``{"id": int >= 0, "reason": str}`` records, and a
+    problem with the file itself (a symlink or not a regular file: not read)."""
+
+    failures: dict[int, str]
+    bad_lines: list[int]
+    problem: str | None = None
+
+
+def scan_failures(root: str | os.PathLike[str]) -> FailuresScan:
+    """Read ``root/failures.jsonl`` (absent: no failures); never follows a symlink."""
+    path = Path(root) / FAILURES_FILE
+    if not os.path.lexists(path):
+        return FailuresScan({}, [])
+    if path.is_symlink() or not path.is_file():
+        return FailuresScan({}, [], "is a symlink" if path.is_symlink() else "is not a regular file")
+    out: dict[int, str] = {}
+    bad: list[int] = []
+    for n, raw in enumerate(path.read_bytes().splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            rec = json.loads(raw.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            bad.append(n)
+            continue
+        i = rec.get("id") if isinstance(rec, dict) else None
+        if type(i) is not int or i < 0 or not isinstance(rec.get("reason"), str):
+            bad.append(n)
+            continue
+        out[i] = rec["reason"]
+    return FailuresScan(dict(sorted(out.items())), bad)
 
 
 def read_manifest(root: str | os.PathLike[str]) -> dict[int, ManifestEntry]:

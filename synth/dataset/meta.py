@@ -49,7 +49,7 @@ def object_part_ids(cfg: JobConfig) -> dict[str, int]:
     """Part ids of held objects (``object_0``: 16), when the job has any."""
     from synth.scene.spec import OBJECT_PART_BASE
 
-    return {"object_0": OBJECT_PART_BASE} if cfg.props.fraction > 0 else {}
+    return {"object_0": OBJECT_PART_BASE} if cfg.props.fraction > 0 or cfg.props.grasp_fraction > 0 else {}
 
 
 def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
@@ -75,5 +75,9 @@ def dataset_meta(cfg: JobConfig) -> dict[str, Any]:
                        "category 'surface', name 'table' and the next part id; it is in the depth, parts and normals "
                        "passes and mesh/ID.npz; its contacts are the hand vertices within 2 mm of its top; it is "
                        "always below the camera, so it never hides the hand",
+            "room": "background kind 'room' (lighting.bg_room) draws a procedural indoor room behind the hand "
+                    "(attributes.room): it is background, not in the depth, parts or normals passes nor in "
+                    "mesh/ID.npz (depth 0, part 0, normal 0 like the world), and lies deeper than everything "
+                    "labelled, so it never hides the hand, objects or table",
             "visibility": {"definition": VISIBILITY_DEFINITION, "depth_tolerance_m": DEPTH_TOLERANCE_M},
             "bbox": "[x0, y0, x1, y1] integer pixel indices, exclusive end: parts[y0:y1, x0:x1] holds the hand"}

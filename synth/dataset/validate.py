@@ -5,8 +5,12 @@ with the label's ``image_size`` and the expected dtype/channels; the label follo
 (required fields, shapes, finite values), ``keypoints_3d_cam`` equals ``keypoints_3d_world``
 through ``world_to_cam``, ``keypoints_2d`` equals their projection through ``K``, visible
 keypoints lie in the image, in the bbox, and on the rendered depth (within the label's stated
-tolerance). Files of samples that are not in the manifest and manifest lines that do not parse
-are reported too. Every problem is one line ``<id or file>: <what>``.
+tolerance). A defect twin's label (``OUT/twins``) may give ``null`` keypoint rows for exactly the
+digit its ``defect`` record says was removed (:func:`synth.defects.labels.removed_keypoints`);
+those rows must be ``null`` and hidden, and every other row, in every label, numeric. Files of
+samples that are not in the manifest and manifest lines that do not parse are reported too, and
+so are the samples ``failures.jsonl`` lists (the job could not render them: the dataset is
+incomplete) and a malformed ``failures.jsonl``. Every problem is one line ``<id or file>: <what>``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import numpy as np
 
 from synth.dataset.imageio import ImageDecodeError, decode_image
 from synth.dataset.layout import (
+    FAILURES_FILE,
     KINDS,
     LABEL_KEY,
     MANIFEST,
@@ -32,11 +37,13 @@ from synth.dataset.layout import (
     UnsafePathError,
     read_dataset_json,
     safe_member_path,
+    scan_failures,
     scan_manifest,
     sha256_bytes,
     stem,
     verify_sample,
 )
+from synth.defects.labels import KEYPOINT_FIELDS, keypoint_rows_as_nan, removed_keypoints
 from synth.geometry import project_camera, transform
 from synth.passes import HAND_PART_MAX, PASSES
 
@@ -76,6 +83,8 @@ class ValidationReport:
     n_ok: int = 0
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: ids listed in ``failures.jsonl`` (samples the job could not render; each run retries them).
+    failed_ids: list[int] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -125,6 +134,7 @@ def validate_dataset(
     if scan.duplicates:
         rep.warnings.append(f"{MANIFEST}: {scan.duplicates} id(s) listed more than once (last line wins)")
     _orphans(root, scan.entries, rep)
+    _failures(root, rep)
     from synth.review.checks import check_reviews  # reviews/*.jsonl of synth review
 
     errs, warns = check_reviews(root, scan.entries)
@@ -148,6 +158,24 @@ def validate_dataset(
             if progress is not None:
                 progress(done)
     return rep
+
+
+def _failures(root: Path, rep: ValidationReport) -> None:
+    """``failures.jsonl``: samples the job could not render (an incomplete dataset), or a file
+    that is not the job's ``{id, reason}`` records."""
+    fs = scan_failures(root)
+    if fs.problem:
+        rep.errors.append(f"{FAILURES_FILE}: {fs.problem} (not read)")
+    if fs.bad_lines:
+        lines = ", ".join(str(n) for n in fs.bad_lines[:10]) + (" ..." if len(fs.bad_lines) > 10 else "")
+        rep.errors.append(f"{FAILURES_FILE}: malformed, {len(fs.bad_lines)} line(s) ({lines}) are not "
+                          '{"id": <int>, "reason": <text>} records')
+    rep.failed_ids = list(fs.failures)
+    if fs.failures:
+        ids = rep.failed_ids
+        shown = ", ".join(str(i) for i in ids[:10]) + (f" and {len(ids) - 10} more" if len(ids) > 10 else "")
+        rep.errors.append(f"{FAILURES_FILE}: {len(ids)} sample(s) failed to render (ids {shown}; first reason: "
+                          f"{fs.failures[ids[0]]}); the dataset is incomplete, re-run the job to retry them")
 
 
 def _orphans(root: Path, entries: dict[int, ManifestEntry], rep: ValidationReport) -> None:
@@ -232,14 +260,34 @@ def _check_sample(root: Path, e: ManifestEntry, check_hashes: bool, decode: bool
     return errs
 
 
+def _as_array(label: dict[str, Any], k: str, removed: np.ndarray) -> np.ndarray:
+    """Field ``k`` of ``label`` as float64; when the label records removed keypoints (a twin's
+    missing digit), the ``null`` keypoint rows become NaN (any other ``null`` stays non-numeric)."""
+    v = label.get(k)
+    if removed.size and k in KEYPOINT_FIELDS and isinstance(v, list):
+        v = keypoint_rows_as_nan(v, SHAPES[k][1], removed)
+    return np.asarray(v, dtype=np.float64)
+
+
+def _finite_rows(a: np.ndarray, k: str, removed: np.ndarray) -> np.ndarray:
+    """``(rows,)`` bool: rows of field ``k`` that must be finite (all but the removed keypoints)."""
+    keep = np.ones(a.shape[0], dtype=bool)
+    if k in KEYPOINT_FIELDS and removed.size:
+        keep[removed] = False
+    return keep
+
+
 def _label_arrays(label: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The :data:`SHAPES` fields of ``label`` that parse with the right shape and are finite
+    (removed keypoint rows of a twin label are NaN)."""
+    removed = removed_keypoints(label)
     out: dict[str, np.ndarray] = {}
     for k, shape in SHAPES.items():
         try:
-            a = np.asarray(label.get(k), dtype=np.float64)
+            a = _as_array(label, k, removed)
         except (TypeError, ValueError):
             continue
-        if a.shape == shape and np.all(np.isfinite(a)):
+        if a.shape == shape and np.all(np.isfinite(a[_finite_rows(a, k, removed)])):
             out[k] = a
     return out
 
@@ -250,18 +298,23 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
     missing = [k for k in REQUIRED_FIELDS if k not in label]
     if missing:
         errs.append(f"missing field(s) {', '.join(missing)}")
+    removed = removed_keypoints(label)
     for k, shape in SHAPES.items():
         if k not in label:
             continue
         try:
-            a = np.asarray(label[k], dtype=np.float64)
+            a = _as_array(label, k, removed)
         except (TypeError, ValueError):
             errs.append(f"{k} is not numeric")
             continue
         if a.shape != shape:
             errs.append(f"{k} has shape {a.shape}, expected {shape}")
-        elif not np.all(np.isfinite(a)):
+        elif not np.all(np.isfinite(a[_finite_rows(a, k, removed)])):
             errs.append(f"{k} has non-finite values")
+        elif k in KEYPOINT_FIELDS and removed.size:
+            not_null = [int(i) for i in removed if label[k][i] is not None]
+            if not_null:
+                errs.append(f"{k} rows {not_null} of the removed {label['defect']['removed_finger']} are not null")
     if entry is not None:
         if label.get("id") != entry.id:
             errs.append(f"id {label.get('id')!r} does not match the manifest id {entry.id}")
@@ -293,24 +346,28 @@ def check_label(label: dict[str, Any], entry: ManifestEntry | None = None) -> li
             errs.append("world_to_cam is not a rigid transform")
         elif np.linalg.det(R) < 0:
             errs.append("world_to_cam has a reflection (det < 0)")
+    kp = np.ones(21, dtype=bool)  # keypoints that exist (a twin's removed digit does not)
+    kp[removed] = False
     if {"world_to_cam", "keypoints_3d_world", "keypoints_3d_cam"} <= a.keys():
         M = a["world_to_cam"]
-        pc = transform(a["keypoints_3d_world"], M)
-        err = float(np.abs(pc - a["keypoints_3d_cam"]).max())
+        pc = transform(a["keypoints_3d_world"][kp], M)
+        err = float(np.abs(pc - a["keypoints_3d_cam"][kp]).max())
         if err > TOL_3D_M:
             errs.append(f"keypoints_3d_cam differ from world_to_cam @ keypoints_3d_world by {err:.3g} m")
     if {"K", "keypoints_3d_cam", "keypoints_2d"} <= a.keys():
         pc = a["keypoints_3d_cam"]
-        if (pc[:, 2] <= 0).any():
-            errs.append(f"keypoints behind the camera: {np.nonzero(pc[:, 2] <= 0)[0].tolist()}")
+        if (pc[kp, 2] <= 0).any():
+            errs.append(f"keypoints behind the camera: {np.nonzero(kp & (pc[:, 2] <= 0))[0].tolist()}")
         else:
-            err = float(np.abs(project_camera(pc, a["K"]) - a["keypoints_2d"]).max())
+            err = float(np.abs(project_camera(pc[kp], a["K"]) - a["keypoints_2d"][kp]).max())
             if err > TOL_2D_PX:
                 errs.append(f"keypoints_2d differ from the projection of keypoints_3d_cam by K by {err:.3g} px")
     if "visibility" in a:
         v = a["visibility"]
         if not np.isin(v, (0, 1)).all():
             errs.append("visibility values are not all 0/1")
+        elif (v[~kp] != 0).any():
+            errs.append(f"removed keypoints {np.nonzero(~kp & (v != 0))[0].tolist()} are labelled visible")
         elif {"keypoints_2d", "image_size"} <= a.keys():
             W, H = a["image_size"]
             uv = a["keypoints_2d"]

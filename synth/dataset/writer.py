@@ -156,6 +156,10 @@ class DatasetWriter:
         fsync_files: also fsync every data file before its rename (survives power loss, slower).
             The manifest is always fsynced.
         resume_ignored_keys: dotted config keys allowed to differ on resume.
+        config_defaults: the config's default values (default: :class:`synth.config.JobConfig`'s).
+            On resume, a key that one of the two configs lacks counts as its default, so a
+            dataset written before a config field existed resumes when the new field keeps its
+            default (and is another job when it does not).
         verify: on resume, also check the sha256 of every file of every complete sample (sizes
             are always checked); a sample that does not match is redone.
 
@@ -179,8 +183,10 @@ class DatasetWriter:
         fsync_files: bool = False,
         resume_ignored_keys: Iterable[str] = DEFAULT_RESUME_IGNORED_KEYS,
         verify: bool = False,
+        config_defaults: Mapping[str, Any] | None = None,
     ) -> None:
         self.root = Path(out_dir)
+        self._defaults = None if config_defaults is None else dict(config_defaults)
         self.fsync_files = fsync_files
         self.verify = bool(verify)
         self._ignored = tuple(resume_ignored_keys)
@@ -213,6 +219,9 @@ class DatasetWriter:
             self._thread.start()
 
     # ----------------------------------------------------------------------------- setup
+    def _config_defaults(self) -> dict[str, Any]:
+        return self._defaults if self._defaults is not None else job_config_defaults()
+
     def _open_root(self) -> None:
         """Create/open the output directory; refuse symlinks where the writer puts files."""
         root = self.root
@@ -257,6 +266,10 @@ class DatasetWriter:
             elif has_manifest:
                 a = _strip_keys(old.get("config", {}), self._ignored)
                 b = _strip_keys(meta.get("config", {}), self._ignored)
+                if a != b:  # a key one side lacks counts as its default (a field newer than the dataset)
+                    defaults = self._config_defaults()
+                    a = _strip_keys(_with_defaults(old.get("config", {}), defaults), self._ignored)
+                    b = _strip_keys(_with_defaults(meta.get("config", {}), defaults), self._ignored)
                 if a != b:
                     if not force:
                         raise DatasetError(
@@ -546,6 +559,24 @@ def _size_problem(e: ManifestEntry, listing: dict[str, dict[str, int]]) -> str:
         if got != want:
             return f"{e.id}: {rel}: size {got} bytes, manifest says {want}"
     return ""
+
+
+def _with_defaults(cfg: Any, defaults: Any) -> Any:
+    """A copy of the config dict ``cfg`` with every key of ``defaults`` that it lacks (at any
+    depth of nested mappings present in both) set to its default value."""
+    if not isinstance(cfg, dict) or not isinstance(defaults, dict):
+        return cfg
+    out = dict(cfg)
+    for k, v in defaults.items():
+        out[k] = copy.deepcopy(v) if k not in out else _with_defaults(out[k], v)
+    return out
+
+
+def job_config_defaults() -> dict[str, Any]:
+    """The default job config (:class:`synth.config.JobConfig`) as the plain dict ``dataset.json`` records."""
+    from synth.config import JobConfig
+
+    return JobConfig().to_dict()
 
 
 def _check_image(key: str, a: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ import numpy as np
 
 from synth.defects.mask import DEPTH_TOLERANCE_M, HEATMAP_SIGMA_FRAC, artifact_mask, heatmap_u8
 from synth.defects.ops import FINGERS, TYPES, Defect, DefectMesh, apply_defect
+from synth.passes import HAND_PART_MAX
 from synth.render.types import HandMesh, Passes
 from synth.rng import STREAMS, stream
 
@@ -382,7 +383,10 @@ class TwinWriter:
             ok = ~np.isnan(dm.keypoints).any(axis=1)
             rho = np.zeros(len(dm.keypoints))
             rho[ok] = surface_radius(dm.keypoints[ok], dm.vertices)
-            v = visibility(np.nan_to_num(uv), np.nan_to_num(kc[:, 2]), rho, passes.depth)
+            # The correct label's rule (synth.labels.sample): only hand pixels show a keypoint's
+            # surface; an accessory, object or table within the tolerance hides it.
+            hand = (passes.parts > 0) & (passes.parts <= HAND_PART_MAX)
+            v = visibility(np.nan_to_num(uv), np.nan_to_num(kc[:, 2]), rho, np.where(hand, passes.depth, 0.0))
             vis = [int(x) if o else 0 for x, o in zip(v, ok, strict=True)]
             bbox = bbox_from_mask((passes.parts >= 1) & (passes.parts <= 7))
             rho_json = [round(float(r), 6) for r in rho]

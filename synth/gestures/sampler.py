@@ -117,6 +117,11 @@ class PoseSampler:
         skeleton: kinematic skeleton for the collision proxy (default: the open hand's).
         config: sampling parameters.
         gestures: restrict ``variation``/``blend`` to these gesture names.
+        weights: relative weight of drawing each gesture as a pose's gesture (names not listed
+            weigh 1; ``hand.gesture_weights`` of the job config). Empty, None or all-equal: the
+            uniform draw (the same random numbers as without weights). The second gesture of a
+            blend stays uniform, so a weight scales its gesture's share of the poses exactly
+            (share ``w_g c_g / sum_u w_u c_u``, ``c`` the unweighted shares).
         mesh_rig: if given (a :class:`synth.hand.rig.HandRig`), poses that pass the proxy are also
             checked with the exact mesh test (:func:`collision.mesh_collides`, ~0.15 s per pose)
             and re-drawn when they fail: slow, for when every pose must be verified on the mesh.
@@ -132,6 +137,7 @@ class PoseSampler:
     config: SamplerConfig = field(default_factory=SamplerConfig)
     gestures: list[str] | None = None
     mesh_rig: object | None = None
+    weights: dict[str, float] | None = None
 
     def __post_init__(self) -> None:
         if self.library is None:
@@ -142,6 +148,14 @@ class PoseSampler:
         self._names = np.array([self.library.get(n).name for n in names])
         self._base = np.stack([self.library.get(n).pose for n in names])
         self._meaning = {n: _Meaning.of(self.library.get(n), self.skeleton) for n in self._names}
+        self._w: np.ndarray | None = None  # None: uniform (rng.integers, as before weights existed)
+        if self.weights:
+            by_name = {self.library.get(k).name: float(v) for k, v in self.weights.items()}
+            w = np.array([by_name.get(str(n), 1.0) for n in self._names])
+            if (w < 0).any() or not np.isfinite(w).all() or w.sum() <= 0:
+                raise ValueError("gesture weights must be finite, >= 0 and not all zero over the gestures drawn")
+            if not np.all(w == w[0]):
+                self._w = w / w.sum()
         c = self.config
         p = np.array([c.p_variation, c.p_blend, c.p_random], dtype=float)
         if (p < 0).any() or p.sum() <= 0:
@@ -269,7 +283,7 @@ class PoseSampler:
         else:
             m = np.full(n, MODES.index(mode))
         G = len(self._names)
-        a = rng.integers(0, G, size=n)
+        a = rng.integers(0, G, size=n) if self._w is None else rng.choice(G, size=n, p=self._w)
         b = rng.integers(0, G, size=n)
         t = rng.random(n)
         poses = self._base[a].copy()

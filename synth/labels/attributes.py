@@ -29,6 +29,8 @@ def appearance_attributes(spec: SampleSpec) -> dict[str, Any]:
         out["lighting_type"] = ls.env.kind
     if spec.post is not None:
         out["post"] = spec.post.attributes()
+    if spec.room is not None:
+        out["room"] = spec.room.attributes()
     if spec.surface is not None:
         table = next(p for p in spec.props if p.category == "surface")
         out["surface"] = {**spec.surface.surface.attributes(), "part_id": int(table.part_id),
@@ -76,6 +78,10 @@ def caption_words(spec: SampleSpec, parts: np.ndarray | None = None) -> dict[str
         words["lighting"] = ls.env.words
         if ls.background.words:
             words["background"] = ls.background.words
+        if spec.room is not None:
+            words["background"] = spec.room.words
+            if ls.env.kind == "hdri":  # the HDRI lights the room; its place ("in a forest") is not seen
+                words["lighting"] = "in natural light"
     if spec.surface is not None and spec.surface.words:
         table = next(p for p in spec.props if p.category == "surface")
         if parts is None or (parts == table.part_id).mean() >= SURFACE_CAPTION_MIN_FRACTION:

@@ -125,6 +125,8 @@ class GraspFit:
             contact; fits need <= ``FitConfig.max_opposition``).
         pose_offsets_deg: ``(16, 3)`` change of the pose made by the fit (degrees): finger
             flexion and the thumb CMC abduction, each within ``FitConfig.flex_tol_deg``.
+        stage: how a sample's planner got it (:mod:`synth.props.holding`): ``drawn`` (fits the
+            drawn gesture), ``fallback`` (another grasp or prop), or None (fitted directly).
     """
 
     prop: Prop
@@ -137,6 +139,7 @@ class GraspFit:
     grasp: str | None = None
     pose_offsets_deg: np.ndarray = field(default_factory=lambda: np.zeros((16, 3)))
     opposition: float = -1.0
+    stage: str | None = None
 
     @property
     def object_vertices(self) -> np.ndarray:

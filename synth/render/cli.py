@@ -85,6 +85,7 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
         words = [w.strip() for w in str(props).split(",") if w.strip()]
         if words in (["none"], []):
             options["props"], options["props_fraction"] = "[]", 0.0
+            overrides = ("props.grasp_fraction=0", *overrides)  # before the user's --set
         else:
             options["props"] = "[]" if words == ["all"] else "[" + ",".join(words) + "]"
             if options.get("props_fraction") is None:
@@ -127,7 +128,8 @@ def build_config(config: str | None, options: dict[str, object], overrides: tupl
               help="Objects held by the hand: all props, none, or a comma-separated list (e.g. phone,mug); "
                    "without --props-fraction every sample holds one.")
 @click.option("--props-fraction", type=click.FloatRange(0.0, 1.0),
-              help="Fraction of samples holding an object (default 1 with --props, else 0).")
+              help="Fraction of samples holding an object (default 1 with --props, else props.fraction; "
+                   "grasp gestures hold one by default: props.grasp_fraction).")
 @click.option("--defects-fraction", type=click.FloatRange(0.0, 1.0),
               help="Fraction of samples that also get a malformed-hand twin in OUT/twins/ (synth.defects).")
 @click.option("--config", "config", type=click.Path(dir_okay=False), help="Job YAML file.")

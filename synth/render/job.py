@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from synth.config import JobConfig, RenderConfig
+from synth.dataset.layout import FAILURES_FILE, scan_failures
 from synth.dataset.mesh import mesh_arrays
 from synth.dataset.meta import dataset_meta
 from synth.geometry import palm_normal, transform
@@ -84,7 +85,14 @@ def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
     """Static render topology per side: the rig's triangles, smooth-shaded, no subdivision (so
     the saved mesh, the keypoints and the rendered surface are the same geometry)."""
     from synth.hand.skinning import forward
-    from synth.scene.skin import crease_attributes, nail_coordinate, palm_line_attributes, skin_attributes
+    from synth.scene.skin import (
+        crease_attributes,
+        hair_weight,
+        nail_coordinate,
+        palm_line_attributes,
+        skin_attributes,
+        vein_attribute,
+    )
 
     out = {}
     for s, r in rigs.items():
@@ -93,7 +101,7 @@ def hand_meshes(rigs: dict[str, HandRig]) -> dict[str, HandMesh]:
         out[s] = HandMesh(side=s, faces=r.faces.astype(np.int64), face_parts=face_parts_from_vertex_parts(r.faces, r.parts),
                           face_uvs=r.face_uvs, palm=palm, nail=nail, crease_t=ct, crease_w=cw,
                           palm_lines=palm_line_attributes(r, palm), nail_u=nail_coordinate(r),
-                          rest_vertices=forward(r).vertices)
+                          rest_vertices=forward(r).vertices, veins=vein_attribute(r, palm), hair=hair_weight(r, palm))
     return out
 
 
@@ -108,17 +116,19 @@ def make_renderer(cfg: JobConfig, meshes: dict[str, HandMesh]) -> Renderer:
     return BlenderRenderer(cfg.render, meshes)
 
 
-def gesture_pose_sampler(gestures: list[str], pose_range: float = 0.6) -> PoseSampler:
+def gesture_pose_sampler(gestures: list[str], pose_range: float = 0.6,
+                         weights: dict[str, float] | None = None) -> PoseSampler:
     """A pose sampler over the gesture library (:class:`synth.gestures.sampler.PoseSampler`:
     variations, blends and natural random hands, collision-checked); a free pose within
-    ``pose_range`` of the joint limits when it finds no collision-free pose.
+    ``pose_range`` of the joint limits when it finds no collision-free pose. ``weights``:
+    per-gesture draw weights (``hand.gesture_weights``; empty: uniform).
 
     Raises:
         ValueError: a name in ``gestures`` is not in the library.
     """
     from synth.gestures.sampler import PoseSampler as GesturePoseSampler
 
-    sampler = GesturePoseSampler(gestures=list(gestures) or None)
+    sampler = GesturePoseSampler(gestures=list(gestures) or None, weights=dict(weights or {}))
     library = sampler.library
 
     def sample(rng: np.random.Generator, _names: list[str]) -> tuple[np.ndarray, str, str]:
@@ -138,7 +148,7 @@ def job_pose_sampler(cfg: JobConfig) -> PoseSampler | None:
     """The pose sampler ``cfg.hand.pose_source`` asks for (None: free poses)."""
     if cfg.hand.pose_source == "free":
         return None
-    return gesture_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range)
+    return gesture_pose_sampler(cfg.hand.gestures, cfg.hand.pose_range, cfg.hand.gesture_weights)
 
 
 def render_info(cfg: JobConfig, renderer: Renderer | None, info: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -348,10 +358,10 @@ class RenderSession:
             self.renderer = None
 
 
-#: Per-sample failures of a job (one JSON object per line: ``{"id", "reason"}``), at the dataset
-#: root. A re-run retries them (they are not complete samples); the file is rewritten at the end
-#: of every run with the ids that still fail, and removed when none do.
-FAILURES_FILE = "failures.jsonl"
+# Per-sample failures of a job (FAILURES_FILE, one JSON object per line: {"id", "reason"}) at the
+# dataset root. A re-run retries them (they are not complete samples); the file is rewritten at
+# the end of every run with the ids that still fail, and removed when none do. `synth validate`
+# reports the ids it lists.
 
 #: A job stops (with an error) after this many failures in a row: every sample failing means the
 #: setup is broken, not one sample.
@@ -369,18 +379,9 @@ def one_line(exc: BaseException) -> str:
 
 
 def read_failures(root: str | os.PathLike[str]) -> dict[int, str]:
-    """``{id: reason}`` from ``root/failures.jsonl`` (empty when absent; unreadable lines skipped)."""
-    path = Path(root) / FAILURES_FILE
-    out: dict[int, str] = {}
-    if path.is_symlink() or not path.is_file():
-        return out
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            rec = json.loads(line)
-            out[int(rec["id"])] = str(rec["reason"])
-        except (ValueError, KeyError, TypeError):
-            continue
-    return out
+    """``{id: reason}`` from ``root/failures.jsonl`` (empty when absent or a symlink; malformed
+    lines skipped -- ``synth validate`` reports them)."""
+    return scan_failures(root).failures
 
 
 def append_failure(root: str | os.PathLike[str], i: int, reason: str) -> None:

@@ -24,6 +24,9 @@ class HandMesh:
             :func:`synth.scene.skin.palm_line_attributes`), or None.
         nail_u: ``(V,)`` position along each nail, 0 cuticle .. 1 free edge
             (:func:`synth.scene.skin.nail_coordinate`), or None.
+        veins: ``(V,)`` signed distance to the nearest dorsal vein, metres
+            (:func:`synth.scene.skin.vein_attribute`), or None.
+        hair: ``(V,)`` fine-hair weight 0..1 (:func:`synth.scene.skin.hair_weight`), or None.
         rest_vertices: ``(V, 3)`` rest-pose vertices (metres) for the contact shading
             (:func:`synth.scene.skin.contact_shading`), or None (no contact shading).
     """
@@ -39,6 +42,8 @@ class HandMesh:
     palm_lines: np.ndarray | None = None
     nail_u: np.ndarray | None = None
     rest_vertices: np.ndarray | None = None
+    veins: np.ndarray | None = None
+    hair: np.ndarray | None = None
 
 
 def face_parts_from_vertex_parts(faces: np.ndarray, vertex_parts: np.ndarray) -> np.ndarray:

@@ -13,11 +13,14 @@ enough reviews keep ``r_u = 0``). The weights this applies to (``synth/config.py
 * lighting kind (``lighting``): ``lighting.hdri``, ``lighting.sky``, ``lighting.studio``
   (``lighting.mode`` natural);
 * skin, Monk tone (``monk``, steps 1..10): ``appearance.monk_weights[step - 1]``
-  (``appearance.skin`` monk).
+  (``appearance.skin`` monk);
+* gesture (``gesture``): ``hand.gesture_weights[name]`` (default 1; the gesture sampler draws a
+  sample's gesture with these weights, so its share becomes ``w_g c_g / sum_u w_u c_u`` with
+  ``c`` the shares at equal weights). The overlay lists every weight of the base plus the new
+  ones. Gesture names the sampler cannot draw (``natural_random``, ``free``, names outside
+  ``hand.gestures`` when it lists some) get a comment only.
 
-Gestures have no per-gesture sampling weight in the config (``hand.gestures`` is a list); the
-overlay lists their reject rates as comments only. Old weights come from the dataset's own job
-config (``dataset.json`` ``config``) or ``--config``. The overlay holds only the changed keys
+Old weights come from the dataset's own job config (``dataset.json`` ``config``) or ``--config``. The overlay holds only the changed keys
 (defaults for everything else when used alone as ``synth render --config overlay.yaml``); with
 ``full=True`` it is the whole base config with the changes applied.
 """
@@ -89,11 +92,33 @@ def overlay_from_rates(rates: dict[str, dict[str, tuple[int, int]]], base: dict[
             changed = True
     if changed:
         overlay.setdefault("appearance", {})["monk_weights"] = monk
-    for g, (k, n) in sorted(rates.get("gesture", {}).items(), key=lambda x: -x[1][0] / max(x[1][1], 1)):
-        if n >= min_reviews and k:
-            notes.append(f"# gesture {g}: {k}/{n} rejected ({k / n:.1%}) -- no per-gesture weight in the config; "
-                         "consider leaving it out of hand.gestures")  # fmt: skip
+    hand = base.get("hand", {})
+    gw = dict(hand.get("gesture_weights") or {})
+    drawable = _drawable_gestures(hand.get("gestures") or [])
+    changed = False
+    for g in sorted(rates.get("gesture", {})):
+        got = rate("gesture", g)
+        if not got or got[0] <= 0:
+            continue
+        if g not in drawable:
+            k, n = rates["gesture"][g]
+            notes.append(f"# gesture {g}: {k}/{n} rejected ({k / n:.1%}) -- not a gesture the sampler draws "
+                         "(hand.gestures / the gesture library), so it has no weight")  # fmt: skip
+            continue
+        old = float(gw.get(g, 1.0))
+        gw[g] = round(new_weight(old, got[0]), 6)
+        note("gesture", g, f"hand.gesture_weights.{g}", old, gw[g], *got)
+        changed = True
+    if changed:
+        overlay.setdefault("hand", {})["gesture_weights"] = gw
     return overlay, notes
+
+
+def _drawable_gestures(gestures: list[str]) -> set[str]:
+    """Gesture names the job's sampler can draw: ``gestures`` or else the whole library."""
+    from synth.gestures.library import load_library
+
+    return set(gestures) if gestures else set(load_library().names)
 
 
 def _deep_update(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ HDRI_SUFFIXES = (".exr", ".hdr")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 ENV_KINDS = ("hdri", "sky", "studio")
 LIGHT_KINDS = ("AREA", "POINT", "SPOT")
-BACKGROUND_KINDS = ("environment", "solid", "gradient", "noise", "image", "bokeh")
+BACKGROUND_KINDS = ("environment", "solid", "gradient", "noise", "image", "bokeh", "room")
 
 #: Words for captions, per bundled HDRI.
 HDRI_WORDS: dict[str, str] = {
@@ -101,9 +101,11 @@ class LightingConfig:
         n_lights: (min, max) number of local lights.
         kelvin: (min, max) colour temperature of local lights.
         light_power: (min, max) local light power, watts.
-        bg_environment, bg_solid, bg_gradient, bg_noise, bg_bokeh, bg_image: weights of what the
-            camera sees behind the hand (the environment itself, procedural -- ``bokeh`` is soft
-            colour fields like a defocused scene -- or a backplate image).
+        bg_environment, bg_solid, bg_gradient, bg_noise, bg_bokeh, bg_image, bg_room: weights of
+            what the camera sees behind the hand (the environment itself, procedural -- ``bokeh`` is
+            soft colour fields like a defocused scene -- a backplate image, or ``room``: a procedural
+            indoor room with real depth, :mod:`synth.scene.room`, the most common background after
+            the environment itself; it is background in the label passes).
         background_dirs: directories of background images (needed when ``bg_image`` > 0).
         table_prob: probability of a table slab under the hand (:mod:`synth.scene.surface`; natural
             lighting only; dropped when the camera is not above its top).
@@ -124,12 +126,13 @@ class LightingConfig:
     n_lights: tuple[int, int] = (1, 3)
     kelvin: tuple[float, float] = (2700.0, 6500.0)
     light_power: tuple[float, float] = (10.0, 80.0)
-    bg_environment: float = 0.5
-    bg_solid: float = 0.1
-    bg_gradient: float = 0.1
-    bg_noise: float = 0.1
-    bg_bokeh: float = 0.2
+    bg_environment: float = 0.4
+    bg_solid: float = 0.05
+    bg_gradient: float = 0.05
+    bg_noise: float = 0.05
+    bg_bokeh: float = 0.15
     bg_image: float = 0.0
+    bg_room: float = 0.3
     background_dirs: list[str] = field(default_factory=list)
     exclude_files: list[str] = field(default_factory=list)
     table_prob: float = 0.25
@@ -146,7 +149,7 @@ class LightingConfig:
     def background_weights(self) -> dict[str, float]:
         """Weights of the background kinds."""
         return {"environment": self.bg_environment, "solid": self.bg_solid, "gradient": self.bg_gradient,
-                "noise": self.bg_noise, "image": self.bg_image, "bokeh": self.bg_bokeh}
+                "noise": self.bg_noise, "image": self.bg_image, "bokeh": self.bg_bokeh, "room": self.bg_room}
 
     def __post_init__(self) -> None:
         if self.mode not in ("natural", "basic"):
@@ -209,7 +212,8 @@ class BackgroundSample:
     """What is seen behind the hand: ``environment`` (the HDRI/sky itself), ``solid``,
     ``gradient``, ``noise`` (procedural, with two colours and a scale), ``bokeh`` (soft blended
     colour fields like an out-of-focus scene: smooth Voronoi cells of random colours over the
-    two-colour noise, ``scale / 4`` cells across) or ``image`` (path);
+    two-colour noise, ``scale / 4`` cells across), ``image`` (path) or ``room`` (a procedural room
+    behind the hand, :mod:`synth.scene.room`; the environment lights it and shows above it);
     ``table``: the sample has a table slab under the hand (:mod:`synth.scene.surface`)."""
 
     kind: str
@@ -223,7 +227,7 @@ class BackgroundSample:
     def words(self) -> str:
         return {"environment": "", "solid": "a plain background", "gradient": "a soft gradient background",
                 "noise": "a textured background", "image": "a photographic backdrop",
-                "bokeh": "a blurred, out-of-focus background"}[self.kind]
+                "bokeh": "a blurred, out-of-focus background", "room": "an indoor room"}[self.kind]
 
 
 @dataclass(frozen=True)

@@ -92,30 +92,33 @@ def prop_pairs(cfg: JobConfig) -> list[tuple[str, str]]:
     return pairs
 
 
-def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray):  # noqa: ANN201 - GraspFit | None
+def fit_prop(cfg: JobConfig, i: int, rig: HandRig, shape: np.ndarray, gesture: str = "free",
+             category: str = "free"):  # noqa: ANN201 - GraspFit | None
     """Decide whether sample ``i`` holds an object and, if so, fit one (stream ``props``).
 
+    A drawn gesture that holds something (a grasp, or a device gesture such as ``holding_cup``:
+    :func:`synth.props.holding.holds_object`) holds an object with probability
+    ``props.grasp_fraction``, any other with ``props.fraction`` (one draw, always consumed); the
+    object fits the drawn grasp or names the gesture's object first, then any grasp and prop
+    (:func:`synth.props.holding.fit_for_gesture`).
+
     Returns:
-        A :class:`synth.props.fitting.GraspFit` in the hand model frame, or None (no object, or
-        no fit found in ``max_tries`` draws: logged, the sample then holds nothing).
+        A :class:`synth.props.fitting.GraspFit` in the hand model frame with ``stage`` set
+        (``drawn`` or ``fallback``), or None (no object, or no fit found: logged, the sample
+        then holds nothing and keeps its drawn pose).
     """
+    from synth.props.holding import fit_for_gesture, holds_object
+
     rng = stream(cfg.seed, i, "props")
-    holds = rng.random() < cfg.props.fraction  # always drawn
+    p = cfg.props.grasp_fraction if holds_object(gesture, category) else cfg.props.fraction
+    holds = rng.random() < p  # always drawn
     if not holds:
         return None
-    from synth.props.fitting import sample_fit
-
-    pairs = prop_pairs(cfg)
-    # The prop first (uniform over the props, whatever their number of grasps), then its grasps;
-    # if none of them fits, any pair.
-    names = sorted({p for _, p in pairs}, key=[p for _, p in pairs].index)
-    name = names[int(rng.integers(len(names)))]
-    fit = sample_fit(rig, shape, rng, _grasp_poses(), [pg for pg in pairs if pg[1] == name], max_tries=6)
+    fit, stage = fit_for_gesture(rig, shape, rng, _grasp_poses(), prop_pairs(cfg), gesture, category)
     if fit is None:
-        fit = sample_fit(rig, shape, rng, _grasp_poses(), pairs, max_tries=4)
-    if fit is None:
-        logger.warning("sample %d: no grasp fit found in 10 draws; the hand holds nothing", i)
-    return fit
+        logger.warning("sample %d: no grasp fit found for %s; the hand holds nothing", i, gesture)
+        return None
+    return dataclasses.replace(fit, stage=stage)
 
 
 def prop_spec(fit, root: np.ndarray, index: int = 0) -> PropSpec:  # noqa: ANN001 - GraspFit
@@ -130,6 +133,7 @@ def prop_spec(fit, root: np.ndarray, index: int = 0) -> PropSpec:  # noqa: ANN00
                  for s in prop.material_slots)
     d = fit.to_dict()
     summary = {k: d[k] for k in ("max_penetration_m", "pose_offsets_deg", "opposition")}
+    summary["stage"] = fit.stage  # drawn: fits the drawn gesture; fallback: another grasp / prop
     return PropSpec(name=prop.name, category=prop.category, part_id=OBJECT_PART_BASE + index, object_to_world=T,
                     vertices=v, faces=np.asarray(prop.mesh.faces, dtype=np.int64),
                     face_material=np.asarray(prop.face_material, dtype=np.int64), materials=mats,
@@ -216,7 +220,8 @@ def plan_sample(
     else:
         pose, gesture, category = free_pose(rng, cfg.hand.pose_range), "free", "free"
     pose = anatomy.clamp(np.asarray(pose, dtype=np.float64))
-    fit = fit_prop(cfg, i, rig, shape) if cfg.props.fraction > 0 else None
+    holding = cfg.props.fraction > 0 or cfg.props.grasp_fraction > 0
+    fit = fit_prop(cfg, i, rig, shape, gesture, category) if holding else None
     if fit is not None:  # the grasp the object was fitted to, with its adjusted flexion
         pose, gesture, category = np.asarray(fit.pose_deg, dtype=np.float64), str(fit.grasp), "grasp"
     from synth.hand.skinning import forward
@@ -241,7 +246,7 @@ def plan_sample(
         worn = plan_accessories(cfg, i, rig, hand, len(props))
         spec = dataclasses.replace(_plan_natural(cfg, i, rng, rig, hand, props), props=props + worn)
         spec = drop_visible_sleeve_ends(spec)
-        return plan_surface(cfg, i, spec, rig)
+        return plan_room(cfg, i, plan_surface(cfg, i, spec, rig))
 
     W, H = cfg.render.size
     c = cfg.camera
@@ -344,6 +349,22 @@ def plan_surface(cfg: JobConfig, i: int, spec: SampleSpec, rig: HandRig) -> Samp
     touches = surf.resting and body_low - surf.top_z <= sf.CONTACT_TOLERANCE_M + 3e-3
     return dataclasses.replace(spec, props=spec.props + (ps,), lighting=dataclasses.replace(spec.lighting, sample=ls),
                                surface=SurfaceSpec(surf, sf.surface_words(surf, touches)))
+
+
+def plan_room(cfg: JobConfig, i: int, spec: SampleSpec) -> SampleSpec:
+    """Add the room of sample ``i`` when its background kind is ``room`` (:mod:`synth.scene.room`,
+    stream ``room``) as ``spec.room``: behind everything the sample labels (hand, objects,
+    accessories, table). Unchanged otherwise."""
+    ls = spec.lighting.sample
+    if ls is None or ls.background.kind != "room":
+        return spec
+    from synth.scene import room as rm
+
+    verts, _ = spec.hand.world()
+    pts = np.concatenate([verts] + [np.asarray(p.vertices) for p in spec.props])
+    cam = spec.camera
+    room = rm.sample_room(stream(cfg.seed, i, "room"), cam.world_to_cam, cam.K, (cam.width, cam.height), pts)
+    return dataclasses.replace(spec, room=room)
 
 
 @functools.lru_cache(maxsize=8)

@@ -111,6 +111,8 @@ class SkinSample:
         roughness: skin specular roughness.
         bump: micro-detail (pores, creases) bump strength.
         subsurface_radius: ``(3,)`` mean free paths, metres.
+        veins: visibility of the dorsal veins' relief and tint, 0..1.
+        hair: strength of the fine arm / back-of-hand hair impression, 0..1.
     """
 
     monk: int
@@ -124,6 +126,8 @@ class SkinSample:
     roughness: float
     bump: float
     subsurface_radius: tuple[float, float, float]
+    veins: float = 0.0
+    hair: float = 0.0
 
     @property
     def tone_words(self) -> str:
@@ -167,6 +171,8 @@ def sample_skin(rng: np.random.Generator, monk_weights: np.ndarray | None = None
         nail_color=tuple(float(x) for x in nail), nail_gloss=float(rng.uniform(0.08, 0.35)), polish=polish,
         roughness=float(rng.uniform(0.35, 0.6)), bump=float(rng.uniform(0.1, 0.35)),
         subsurface_radius=tuple(float(x) for x in sss),
+        # drawn last, so the draws above are those of samples made before these existed
+        veins=float(rng.uniform(0.2, 1.0)), hair=float(rng.uniform(0.0, 1.0) ** 1.5),
     )  # fmt: skip
 
 
@@ -311,6 +317,94 @@ def palm_line_attributes(rig: object, palm: np.ndarray) -> np.ndarray:
         signed = np.sign(cross) * d[rows, j] * L
         out[np.flatnonzero(on), c] = np.where(inside, signed, NO_LINE_M)
     return out.astype(np.float32)
+
+
+#: Dorsal hand veins in the palm-plane coordinates of :func:`palm_line_attributes` (x toward the
+#: index, y from the wrist to the middle MCP, units of that length): quadratic Bezier control
+#: points of the metacarpal veins running from between the knuckles to the wrist, their arch,
+#: and the two forearm veins they drain into (cephalic, radial; basilic, ulnar).
+DORSAL_VEINS: tuple[tuple[tuple[float, float], tuple[float, float], tuple[float, float]], ...] = (
+    ((0.20, 0.86), (0.26, 0.50), (0.13, -0.05)),
+    ((-0.04, 0.86), (0.03, 0.55), (0.01, 0.12)),
+    ((-0.27, 0.84), (-0.31, 0.45), (-0.21, -0.05)),
+    ((-0.30, 0.48), (0.00, 0.66), (0.25, 0.42)),
+    ((0.13, -0.05), (0.17, -0.45), (0.10, -0.95)),
+    ((-0.21, -0.05), (-0.27, -0.45), (-0.22, -0.95)),
+)
+
+
+def vein_attribute(rig: object, palm: np.ndarray) -> np.ndarray:
+    """Per-vertex signed distance (metres) to the nearest dorsal vein (:data:`DORSAL_VEINS`) on
+    the back of the hand and forearm (``palm`` weight < 0.35, palm and forearm parts), linear
+    across a triangle like the palm lines so that the shader's narrow raised ridge stays sharp on
+    a coarse mesh; :data:`NO_LINE_M` elsewhere (and past a curve's ends).
+
+    Returns:
+        ``(V,)`` float32.
+    """
+    from synth.hand.skinning import forward
+
+    p = forward(rig)  # type: ignore[arg-type]
+    v, k = p.vertices, p.keypoints
+    y = k[9] - k[0]
+    L = float(np.linalg.norm(y))
+    y = y / L
+    x = k[5] - k[17]
+    x = x - x.dot(y) * y
+    x /= np.linalg.norm(x)
+    rel = v - k[0]
+    xy = np.stack([rel @ x, rel @ y], axis=1) / L
+    parts = np.asarray(rig.parts)  # type: ignore[attr-defined]
+    on = np.isin(parts, (1, 2)) & (palm < 0.35) & (xy[:, 1] > -1.0) & (xy[:, 1] < 0.9)
+    best = np.full(int(on.sum()), np.inf)
+    out_on = np.full(int(on.sum()), NO_LINE_M)
+    q_all = xy[on]
+    for p0, p1, p2 in DORSAL_VEINS:
+        curve = _bezier(np.array(p0), np.array(p1), np.array(p2))
+        a, b = curve[:-1], curve[1:]
+        ab = b - a
+        q = q_all[:, None, :] - a[None]
+        s = np.clip((q * ab[None]).sum(-1) / (ab * ab).sum(-1)[None], 0.0, 1.0)
+        d = np.linalg.norm(q - s[..., None] * ab[None], axis=-1)
+        j = d.argmin(axis=1)
+        rows = np.arange(len(j))
+        inside = ~(((j == 0) & (s[rows, j] <= 0.0)) | ((j == len(ab) - 1) & (s[rows, j] >= 1.0)))
+        cross = ab[j, 0] * q[rows, j, 1] - ab[j, 1] * q[rows, j, 0]
+        dist = d[rows, j]
+        closer = inside & (dist < best)
+        best = np.where(closer, dist, best)
+        out_on = np.where(closer, np.sign(cross) * dist * L, out_on)
+    out = np.full(len(v), NO_LINE_M, dtype=np.float64)
+    out[np.flatnonzero(on)] = out_on
+    return out.astype(np.float32)
+
+
+def hair_weight(rig: object, palm: np.ndarray) -> np.ndarray:
+    """Per-vertex weight 0..1 of fine body hair: the forearm (its back fully, its inner side at
+    0.35), the back of the hand (fading out toward the knuckles), the back of the proximal
+    finger segments (0.3); none on palms, the distal fingers or nails.
+
+    Returns:
+        ``(V,)`` float32.
+    """
+    from synth.hand.skinning import forward
+
+    p = forward(rig)  # type: ignore[arg-type]
+    v, k = p.vertices, p.keypoints
+    y = k[9] - k[0]
+    L = float(np.linalg.norm(y))
+    t = (v - k[0]) @ (y / L) / L  # 0 at the wrist, 1 at the middle MCP
+    parts = np.asarray(rig.parts)  # type: ignore[attr-defined]
+    dorsal = 1.0 - np.clip(palm, 0.0, 1.0)
+    w = np.zeros(len(v))
+    fore = parts == 1
+    w[fore] = 0.35 + 0.65 * dorsal[fore]
+    hand = parts == 2
+    w[hand] = dorsal[hand] ** 2 * np.clip(1.0 - t[hand] / 0.95, 0.0, 1.0) * 0.5
+    fingers = np.isin(parts, (4, 5, 6, 7)) & (t > 0.95) & (t < 1.3)
+    w[fingers] = 0.3 * dorsal[fingers] ** 2
+    w *= 1.0 - np.asarray(rig.nail_mask, dtype=np.float64)  # type: ignore[attr-defined]
+    return w.astype(np.float32)
 
 
 def nail_coordinate(rig: object) -> np.ndarray:

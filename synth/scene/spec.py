@@ -279,6 +279,8 @@ class SampleSpec:
         surface: the table, or None.
         props: held objects, then worn accessories, then the table (part ids 16, 17, ...).
         post: camera effects on the RGB image, or None.
+        room: the procedural room behind the hand (background kind ``room``,
+            :class:`synth.scene.room.Room`: background in the label passes), or None.
     """
 
     sample_id: int
@@ -291,6 +293,7 @@ class SampleSpec:
     surface: SurfaceSpec | None = None
     props: tuple[PropSpec, ...] = ()
     post: PostSpec | None = None
+    room: Any = None
 
     @property
     def hand(self) -> HandSpec:

@@ -162,3 +162,47 @@ def test_cli_help_and_unknown_options(fake_dataset: Path) -> None:
     assert res.exit_code == 2 and "No such option" in res.output
     res = r.invoke(cli, ["preview", str(fake_dataset), "--out", "x.png", "--count", "0"])
     assert res.exit_code == 2 and "--count" in res.output
+
+
+def test_failures_jsonl_lists_failed_samples(fake_dataset: Path) -> None:
+    from synth.dataset.layout import FAILURES_FILE
+
+    recs = [{"id": i, "reason": f"RuntimeError: boom {i}"} for i in (21, 9, 30, 11, 12, 13, 14, 15, 16, 17, 18, 19)]
+    (fake_dataset / FAILURES_FILE).write_text("".join(json.dumps(r) + "\n" for r in recs))
+    rep = validate_dataset(fake_dataset)
+    assert rep.n_ok == 8 and rep.failed_ids == sorted(r["id"] for r in recs)
+    assert rep.errors == [f"{FAILURES_FILE}: 12 sample(s) failed to render (ids 9, 11, 12, 13, 14, 15, 16, 17, 18, 19 "
+                          "and 2 more; first reason: RuntimeError: boom 9); the dataset is incomplete, re-run the job "
+                          "to retry them"]
+    res = CliRunner().invoke(cli, ["validate", str(fake_dataset)])
+    assert res.exit_code == 1 and rep.errors[0] in res.output.splitlines()
+
+
+@pytest.mark.parametrize("text", [
+    '{"id": 3, "reason": "x"}\nnot json\n',
+    '{"id": "3", "reason": "x"}\n',
+    '{"id": 3}\n',
+    '{"id": -1, "reason": "x"}\n',
+    '{"id": true, "reason": "x"}\n',
+    '[3, "x"]\n',
+    '{"id": 3, "reason": "x"}\n\xff\xfe\n',
+])
+def test_malformed_failures_jsonl_is_an_error(fake_dataset: Path, text: str) -> None:
+    from synth.dataset.layout import FAILURES_FILE
+
+    (fake_dataset / FAILURES_FILE).write_bytes(text.encode("latin-1"))  # \xff\xfe: not UTF-8
+    rep = validate_dataset(fake_dataset)
+    bad = [e for e in rep.errors if "malformed" in e]
+    assert len(bad) == 1 and bad[0].startswith(f"{FAILURES_FILE}: malformed, 1 line(s) ("), rep.errors
+    res = CliRunner().invoke(cli, ["validate", str(fake_dataset)])
+    assert res.exit_code == 1 and bad[0] in res.output
+
+
+def test_failures_jsonl_symlink_is_not_followed(fake_dataset: Path, tmp_path: Path) -> None:
+    from synth.dataset.layout import FAILURES_FILE
+
+    target = tmp_path / "elsewhere.jsonl"
+    target.write_text('{"id": 1, "reason": "x"}\n')
+    (fake_dataset / FAILURES_FILE).symlink_to(target)
+    rep = validate_dataset(fake_dataset)
+    assert rep.errors == [f"{FAILURES_FILE}: is a symlink (not read)"] and rep.failed_ids == []

@@ -80,6 +80,61 @@ def test_refuses_other_config_unless_forced(tmp_path: Path) -> None:
     assert meta["config"]["seed"] == 5 and meta["previous_configs"][0]["seed"] == 0
 
 
+def _without(cfg: dict, *dotted: str) -> dict:
+    """``cfg`` as a synth that predates the ``dotted`` keys wrote it (keys removed)."""
+    import copy
+
+    cfg = copy.deepcopy(cfg)
+    for key in dotted:
+        *parents, last = key.split(".")
+        node = cfg
+        for k in parents:
+            node = node[k]
+        del node[last]
+    return cfg
+
+
+def _write_job(out: Path, config: dict, n: int = 2, **kw) -> list[int]:  # noqa: ANN003
+    written = []
+    with DatasetWriter(out, {"config": config}, **kw) as w:
+        done = w.completed_ids()
+        for i in range(n):
+            if i not in done:
+                w.write_sample(i, *fake_sample(i, 0, 32))
+                written.append(i)
+    return written
+
+
+def test_resume_across_a_new_config_field_at_its_default(tmp_path: Path) -> None:
+    """A dataset made before a config field existed resumes when the new field has its default
+    (and a whole new section at its defaults too); a non-default value is still another job."""
+    from synth.config import JobConfig, apply_overrides
+
+    new = JobConfig().to_dict()
+    old = _without(new, "hand.gesture_weights", "lighting.exclude_files", "defects")
+    out = tmp_path / "ds"
+    assert _write_job(out, old) == [0, 1]
+    before = _tree_bytes(out)
+    assert _write_job(out, new, n=3) == [2]  # resumed: the two complete samples kept
+    meta = json.loads((out / "dataset.json").read_text())
+    assert meta["config"] == old and "previous_configs" not in meta  # dataset.json kept byte for byte
+    assert all(_tree_bytes(out)[k] == v for k, v in before.items() if k != "manifest.jsonl")
+    # The other direction: a dataset written with the field, resumed by a config without it.
+    out2 = tmp_path / "ds2"
+    _write_job(out2, new)
+    assert _write_job(out2, old, n=3) == [2]
+    # A non-default value of the missing field is a different job, named by its key.
+    weighted = apply_overrides(JobConfig(), ["hand.gesture_weights={fist: 0.5}"]).to_dict()
+    with pytest.raises(DatasetError, match=r"different config \(hand\.gesture_weights\.fist only in the new config"):
+        _write_job(out, weighted, n=3)
+    excluded = apply_overrides(JobConfig(), ["lighting.exclude_files=[a.exr]"]).to_dict()
+    with pytest.raises(DatasetError, match=r"different config \(lighting\.exclude_files: existing \[\] vs new"):
+        _write_job(out, excluded, n=3)
+    other = apply_overrides(JobConfig(), ["seed=3"]).to_dict()  # a plain difference is still refused
+    with pytest.raises(DatasetError, match=r"different config \(seed"):
+        _write_job(out, other, n=3)
+
+
 def test_refuses_non_dataset_dir_and_unwritable(tmp_path: Path) -> None:
     (tmp_path / "other").mkdir()
     (tmp_path / "other/notes.txt").write_text("mine")

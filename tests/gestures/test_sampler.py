@@ -106,6 +106,26 @@ def test_gesture_subset_and_unknown_name():
         PoseSampler(gestures=["peaces"])
 
 
+def test_gesture_weights():
+    """Weighted draws follow w / sum(w) among the gesture candidates (before the collision test:
+    ``_draw``), equal weights keep the uniform draw's random numbers, zero weight never draws."""
+    names = ["peace", "fist", "ok_sign"]
+    cfg = SamplerConfig(p_random=0)
+    plain = PoseSampler(gestures=names, config=cfg)
+    equal = PoseSampler(gestures=names, config=cfg, weights={"fist": 3.0, "peace": 3.0, "ok_sign": 3.0})
+    a = plain._draw(np.random.default_rng(1), 50, None)
+    b = equal._draw(np.random.default_rng(1), 50, None)
+    assert np.array_equal(a.poses, b.poses) and list(a.gesture) == list(b.gesture)
+    w = PoseSampler(gestures=names, config=cfg, weights={"peace": 0.2, "ok_sign": 0.0})
+    n = 6000
+    g = list(w._draw(np.random.default_rng(2), n, None).gesture)
+    assert g.count("ok_sign") == 0
+    p = 0.2 / 1.2
+    assert abs(g.count("peace") / n - p) <= 4 * np.sqrt(p * (1 - p) / n)
+    with pytest.raises(ValueError, match="not all zero"):
+        PoseSampler(gestures=["peace"], weights={"peace": 0.0})
+
+
 def test_exact_mesh_mode():
     """With mesh_rig set, every returned pose also passes the mesh test."""
     from synth.hand.models import load_model

@@ -163,7 +163,7 @@ def test_props_none_renders_no_object_and_equals_a_plain_job(tmp_path: Path) -> 
             *(a for kv in NO_ACC for a in ("--set", kv))]
     res = _cli(["--out", str(tmp_path / "none"), *base, "--props", "none"])
     assert res.exit_code == 0, res.output
-    res = _cli(["--out", str(tmp_path / "plain"), *base])
+    res = _cli(["--out", str(tmp_path / "plain"), *base, "--set", "props.fraction=0", "--set", "props.grasp_fraction=0"])
     assert res.exit_code == 0, res.output
     a, b = _label(tmp_path / "none", 0), _label(tmp_path / "plain", 0)
     assert a["objects"] == [] and int(_parts(tmp_path / "none", a).max()) <= 7

@@ -22,7 +22,8 @@ N = 3
 S = 72
 ON = ["--set", "accessories.sleeve_prob=1", "--set", "accessories.watch_prob=1", "--set", "accessories.ring_prob=1"]
 OFF = [a for k in ("sleeve", "watch", "bracelet", "ring") for a in ("--set", f"accessories.{k}_prob=0")]
-BASE = ["--seed", "7", "--resolution", str(S), "--samples", "2", "--save-mesh", "--set", "lighting.table_prob=0"]
+BASE = ["--seed", "7", "--resolution", str(S), "--samples", "2", "--save-mesh", "--set", "lighting.table_prob=0",
+        "--set", "props.fraction=0", "--set", "props.grasp_fraction=0"]  # accessories alone
 
 
 def _invoke(args: list[str]):  # noqa: ANN202
@@ -90,14 +91,15 @@ def test_validate_passes(dataset: Path) -> None:
 
 def test_zero_probabilities_equal_a_job_without_accessories(tmp_path: Path) -> None:
     base = ["--count", "1", "--seed", "5", "--resolution", "64", "--samples", "1"]
-    res = _invoke(["render", "--out", str(tmp_path / "off"), *base, *OFF])
+    no_props = ["--set", "props.fraction=0", "--set", "props.grasp_fraction=0"]  # the hand alone
+    res = _invoke(["render", "--out", str(tmp_path / "off"), *base, *OFF, *no_props])
     assert res.exit_code == 0, res.output
     lab = _label(tmp_path / "off", 0)
     assert lab["objects"] == [] and "accessories" not in lab["attributes"]
     parts = cv2.imread(str(tmp_path / "off" / lab["files"]["parts"]), cv2.IMREAD_UNCHANGED)
     assert int(parts.max()) <= 7
     # The same sample with accessories: everything but the accessories is unchanged.
-    res = _invoke(["render", "--out", str(tmp_path / "on"), *base, *ON])
+    res = _invoke(["render", "--out", str(tmp_path / "on"), *base, *ON, *no_props])
     assert res.exit_code == 0, res.output
     lab2 = _label(tmp_path / "on", 0)
     for k in ("K", "world_to_cam", "keypoints_3d_cam", "hand_model", "gesture"):

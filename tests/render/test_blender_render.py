@@ -24,7 +24,8 @@ pytestmark = pytest.mark.blender
 ROOT = Path(__file__).resolve().parents[2]
 N = 4
 #: Worn accessories off: this file tests the hand (and held objects) alone (see test_accessories_render.py).
-NO_ACC = [f"accessories.{k}_prob=0" for k in ("sleeve", "watch", "bracelet", "ring")] + ["lighting.table_prob=0"]  # no table
+NO_ACC = [f"accessories.{k}_prob=0" for k in ("sleeve", "watch", "bracelet", "ring")] + ["lighting.table_prob=0"] + \
+    ["props.fraction=0", "props.grasp_fraction=0"]  # no table, no held object (tests/props covers them)
 ARGS = ["--count", str(N), "--seed", "7", "--resolution", "96", "--samples", "4", "--side", "both", "--save-mesh",
         *(a for kv in NO_ACC for a in ("--set", kv))]
 TIPS = [4, 8, 12, 16, 20]

@@ -136,6 +136,13 @@ def test_a_failing_sample_is_recorded_the_rest_rendered_and_a_rerun_retries_it(t
     assert [r["id"] for r in recs] == [2, 4]
     assert recs[0]["reason"] == "RuntimeError: Cycles: simulated device error"
     assert "y.exr" in recs[1]["reason"]
+    # The complete samples are clean, but the dataset is not: validate names the failed ids.
+    rep = validate_dataset(out)
+    assert rep.n_ok == rep.n_checked == 4 and rep.failed_ids == [2, 4]
+    assert rep.errors == [f"{FAILURES_FILE}: 2 sample(s) failed to render (ids 2, 4; first reason: RuntimeError: "
+                          "Cycles: simulated device error); the dataset is incomplete, re-run the job to retry them"]
+    res = _invoke("validate", str(out))
+    assert res.exit_code == 1 and rep.errors[0] in res.output.splitlines()
     monkeypatch.setattr(RasterRenderer, "render", real)
     res = _invoke(*RASTER, "--out", str(out), "--count", "6")
     assert res.exit_code == 0, res.output
@@ -331,3 +338,21 @@ def test_an_image_broken_mid_job_never_renders_as_magenta(tmp_path: Path, monkey
     recs = [json.loads(x) for x in (out / FAILURES_FILE).read_text().splitlines()]
     assert [r["id"] for r in recs] == [0, 1]
     assert all("broken.png" in r["reason"] and "cannot decode" in r["reason"] for r in recs), recs
+
+
+def test_resume_into_a_dataset_made_before_a_config_field_existed(tmp_path: Path) -> None:
+    """dataset.json of an older synth lacks newer config fields; resuming with those fields at
+    their defaults is the same job (complete samples kept), a non-default value is refused."""
+    out = tmp_path / "d"
+    assert _invoke(*RASTER, "--out", str(out), "--count", "2").exit_code == 0
+    meta = json.loads((out / "dataset.json").read_text())
+    del meta["config"]["hand"]["gesture_weights"], meta["config"]["lighting"]["exclude_files"]
+    old = json.dumps(meta, indent=1) + "\n"
+    (out / "dataset.json").write_text(old)
+    res = _invoke(*RASTER, "--out", str(out), "--count", "3")
+    assert res.exit_code == 0, res.output
+    assert "2 already complete" in res.output and sorted(read_manifest(out)) == [0, 1, 2]
+    assert (out / "dataset.json").read_text() == old
+    res = CliRunner().invoke(cli, [*RASTER, "--out", str(out), "--count", "3", "--set", "hand.gesture_weights={fist: 0.5}"])
+    assert res.exit_code != 0 and "hand.gesture_weights.fist only in the new config" in res.output
+    assert validate_dataset(out).ok

@@ -62,3 +62,35 @@ def test_contact_shading_marks_touching_fingers_only(rigs: dict) -> None:
     assert c1[mid].max() > 0.3
     assert (c1[parts == 7] == c0[parts == 7]).all()  # the little finger is not involved
     np.testing.assert_array_equal(c1, contact_shading(posed, rest, parts))  # deterministic
+
+
+def test_dorsal_veins_and_hair_lie_on_the_back_of_the_hand_and_arm(rigs: dict) -> None:
+    from synth.scene.skin import hair_weight, vein_attribute
+
+    counts = []
+    for side in ("right", "left"):
+        r = rigs[side]
+        palm, nail = skin_attributes(r)
+        parts = np.asarray(r.parts)
+        v = vein_attribute(r, palm)
+        assert v.shape == (r.n_vertices,) and v.dtype == np.float32
+        near = v < NO_LINE_M
+        # veins only on the back of the palm part and the forearm, never on the palmar side
+        assert np.isin(parts[near], (1, 2)).all() and (palm[near] < 0.35).all()
+        # a vein runs through the back of the hand: vertices on both sides of it within 4 mm
+        back = near & (parts == 2)
+        assert (v[back & (np.abs(v) < 0.004)] > 0).any() and (v[back & (np.abs(v) < 0.004)] < 0).any()
+        h = hair_weight(r, palm)
+        assert h.shape == (r.n_vertices,) and (h >= 0).all() and (h <= 1).all()
+        assert h[nail > 0.5].max() == 0 and h[(parts == 2) & (palm > 0.9)].max() < 0.05  # no hair on nails, palms
+        assert h[parts == 1].mean() > h[parts == 2].mean() > 0  # the forearm is hairier than the hand
+        counts.append((int(near.sum()), int((h > 0.2).sum())))
+    assert counts[0] == counts[1]  # the left hand mirrors the right
+
+
+def test_skin_sample_draws_veins_and_hair_last() -> None:
+    from synth.scene.skin import sample_skin
+
+    a = sample_skin(np.random.default_rng(5))
+    assert 0.2 <= a.veins <= 1.0 and 0.0 <= a.hair <= 1.0
+    assert "veins" in a.attributes() and "hair" in a.attributes()

@@ -28,6 +28,14 @@ CREASE_W_ATTR = "synth_crease_w"
 LINE_ATTRS = ("synth_line_heart", "synth_line_head", "synth_line_life")
 NAIL_U_ATTR = "synth_nail_u"
 CONTACT_ATTR = "synth_contact"
+VEIN_ATTR = "synth_vein"
+HAIR_ATTR = "synth_hair"
+REST_ATTR = "synth_rest"
+#: Half-width (1/e) of a dorsal vein's raised ridge (metres) and its relief height.
+VEIN_WIDTH_M = 0.0018
+VEIN_RELIEF_M = 0.0009
+#: Fine hair impression: texture frequency across / along the hairs (per metre of the rest pose).
+HAIR_FREQ = (1400.0, 45.0)
 #: Darkening of the skin where it touches another part of the hand (contact weight 1).
 CONTACT_DARKEN = 0.9
 #: Half-width (1/e) of the heart / head / life lines of the palm (metres).
@@ -37,8 +45,16 @@ PALM_LINE_WIDTH_M = 0.0007
 PALM_LINES = True
 NAIL_DETAIL = True
 CONTACT_SHADING = True
-#: Spacing of the fine wrinkles across the back of a knuckle (metres).
+#: Skin micro detail (issue 17): dorsal vein relief, fine hair impression, stronger knuckle
+#: wrinkles and pores (``bench_render.py --realism`` builds without them to cost them).
+VEINS = True
+HAIR = True
+WRINKLES = True
+PORES = True
+#: Spacing of the fine wrinkles across the back of a knuckle (metres). 1.6 mm (before issue 17's
+#: micro detail) averaged out below a pixel at 256-512 px; 2.6 mm with wider grooves shows 3-4 folds.
 WRINKLE_SPACING_M = 0.0016
+WRINKLE_SPACING_BOLD_M = 0.0026
 #: Half-width (1/e) of the palmar flexion crease (metres).
 PALM_CREASE_WIDTH_M = 0.0005
 N_LIGHTS = 3
@@ -78,6 +94,8 @@ class SkinHandles:
     nail_base: Any = None
     lunula: Any = None
     free_edge: Any = None
+    vein_k: Any = None
+    hair_k: Any = None
 
 
 def build_skin_group(name: str = "synth_skin") -> SkinHandles:
@@ -143,13 +161,14 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
         return m.outputs[0]
 
     ct, cw = attr(CREASE_T_ATTR), attr(CREASE_W_ATTR)
-    sine = op("SINE", op("MULTIPLY", ct, value=2.0 * math.pi / WRINKLE_SPACING_M))
+    spacing = WRINKLE_SPACING_BOLD_M if WRINKLES else WRINKLE_SPACING_M
+    sine = op("SINE", op("MULTIPLY", ct, value=2.0 * math.pi / spacing))
     half = N.new("ShaderNodeMath")  # (sin + 1) / 2
     half.operation = "MULTIPLY_ADD"
     L.new(sine, half.inputs[0])
     half.inputs[1].default_value = 0.5
     half.inputs[2].default_value = 0.5
-    wrinkle = op("POWER", half.outputs[0], value=6.0)  # thin grooves between wider ridges
+    wrinkle = op("POWER", half.outputs[0], value=3.0 if WRINKLES else 6.0)  # grooves between wider ridges
     wrinkle_noise = N.new("ShaderNodeTexNoise")
     wrinkle_noise.inputs["Scale"].default_value = 120.0
     L.new(tex.outputs["Object"], wrinkle_noise.inputs["Vector"])
@@ -195,7 +214,7 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     L.new(bump.outputs["Normal"], crease_bump.inputs["Normal"])
     darker = N.new("ShaderNodeMix")  # the skin in a crease is a little darker
     darker.data_type = "RGBA"
-    L.new(op("MULTIPLY", groove, value=0.35), darker.inputs["Factor"])
+    L.new(op("MULTIPLY", groove, value=0.5 if WRINKLES else 0.35), darker.inputs["Factor"])
     L.new(tone_var.outputs[2], darker.inputs[6])
     shade = N.new("ShaderNodeMix")
     shade.data_type, shade.blend_type = "RGBA", "MULTIPLY"
@@ -203,6 +222,58 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     shade.inputs[7].default_value = (0.55, 0.45, 0.45, 1.0)
     L.new(tone_var.outputs[2], shade.inputs[6])
     L.new(shade.outputs[2], darker.inputs[7])
+    base_col = darker.outputs[2]
+    normal = crease_bump.outputs["Normal"]
+    vein_k = N.new("ShaderNodeValue")
+    hair_k = N.new("ShaderNodeValue")
+    if VEINS:  # dorsal veins: a raised ridge along each vein (Gaussian of the signed distance), a bluish tint
+        dv = op("DIVIDE", attr(VEIN_ATTR), value=VEIN_WIDTH_M)
+        sq_v = N.new("ShaderNodeMath")
+        sq_v.operation = "MULTIPLY"
+        L.new(dv, sq_v.inputs[0])
+        L.new(dv, sq_v.inputs[1])
+        ridge = N.new("ShaderNodeMath")
+        ridge.operation = "MULTIPLY"
+        L.new(op("EXPONENT", op("MULTIPLY", sq_v.outputs[0], value=-1.0)), ridge.inputs[0])
+        L.new(vein_k.outputs[0], ridge.inputs[1])
+        vein_bump = N.new("ShaderNodeBump")
+        vein_bump.inputs["Distance"].default_value = VEIN_RELIEF_M
+        L.new(ridge.outputs[0], vein_bump.inputs["Height"])
+        L.new(normal, vein_bump.inputs["Normal"])
+        normal = vein_bump.outputs["Normal"]
+        tint = N.new("ShaderNodeMix")
+        tint.data_type, tint.blend_type = "RGBA", "MULTIPLY"
+        L.new(op("MULTIPLY", ridge.outputs[0], value=0.45), tint.inputs["Factor"])
+        L.new(base_col, tint.inputs[6])
+        tint.inputs[7].default_value = (0.72, 0.78, 0.95, 1.0)
+        base_col = tint.outputs[2]
+    if HAIR:  # fine hair: sparse dark streaks along the arm (rest-pose y), where the hair weight is
+        rest = N.new("ShaderNodeAttribute")
+        rest.attribute_type, rest.attribute_name = "GEOMETRY", REST_ATTR
+        hmap = N.new("ShaderNodeMapping")
+        hmap.inputs["Scale"].default_value = (HAIR_FREQ[0], HAIR_FREQ[1], HAIR_FREQ[0])
+        L.new(rest.outputs["Vector"], hmap.inputs["Vector"])
+        hn = N.new("ShaderNodeTexNoise")
+        hn.inputs["Scale"].default_value = 1.0
+        hn.inputs["Detail"].default_value = 1.0
+        L.new(hmap.outputs["Vector"], hn.inputs["Vector"])
+        streak = N.new("ShaderNodeMapRange")
+        streak.inputs["From Min"].default_value, streak.inputs["From Max"].default_value = 0.58, 0.72
+        L.new(hn.outputs["Fac"], streak.inputs["Value"])
+        hw = N.new("ShaderNodeMath")
+        hw.operation = "MULTIPLY"
+        L.new(streak.outputs["Result"], hw.inputs[0])
+        L.new(attr(HAIR_ATTR), hw.inputs[1])
+        hf = N.new("ShaderNodeMath")
+        hf.operation = "MULTIPLY"
+        L.new(hw.outputs[0], hf.inputs[0])
+        L.new(hair_k.outputs[0], hf.inputs[1])
+        hair = N.new("ShaderNodeMix")
+        hair.data_type = "RGBA"
+        L.new(hf.outputs[0], hair.inputs["Factor"])
+        L.new(base_col, hair.inputs[6])
+        hair.inputs[7].default_value = (0.12, 0.08, 0.055, 1.0)
+        base_col = hair.outputs[2]
     skin = N.new("ShaderNodeBsdfPrincipled")
     skin.subsurface_method = "BURLEY"  # less noise than random walk at dataset sample counts
     skin.inputs["Subsurface Weight"].default_value = 1.0
@@ -213,11 +284,11 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
         contact = N.new("ShaderNodeMix")
         contact.data_type, contact.blend_type = "RGBA", "MULTIPLY"
         L.new(op("MULTIPLY", op("SQRT", attr(CONTACT_ATTR)), value=CONTACT_DARKEN), contact.inputs["Factor"])
-        L.new(darker.outputs[2], contact.inputs[6])
+        L.new(base_col, contact.inputs[6])
         contact.inputs[7].default_value = (0.25, 0.14, 0.12, 1.0)
         L.new(contact.outputs[2], skin.inputs["Base Color"])
     else:
-        L.new(darker.outputs[2], skin.inputs["Base Color"])
+        L.new(base_col, skin.inputs["Base Color"])
     # roughness varies over the skin (oilier / drier patches): the sample's roughness +-0.08
     rough_base = N.new("ShaderNodeValue")
     rough_noise = N.new("ShaderNodeTexNoise")
@@ -230,7 +301,7 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     base_off = op("SUBTRACT", rough_base.outputs[0], value=0.08)
     L.new(base_off, rough.inputs[2])
     L.new(rough.outputs[0], skin.inputs["Roughness"])
-    L.new(crease_bump.outputs["Normal"], skin.inputs["Normal"])
+    L.new(normal, skin.inputs["Normal"])
     nail = N.new("ShaderNodeBsdfPrincipled")
     # nail colour: lunula (pale crescent at the cuticle) and free edge (white, no nail bed under
     # it) along synth_nail_u; their strengths are 0 under polish
@@ -278,7 +349,7 @@ def build_skin_group(name: str = "synth_skin") -> SkinHandles:
     L.new(nail.outputs["BSDF"], mixs.inputs[2])
     L.new(mixs.outputs[0], out.inputs[0])
     return SkinHandles(g, back, palm, skin, nail, bump, pores, tone_var, crease_bump, rough_base, nail_base,
-                       lunula_k, edge_k)
+                       lunula_k, edge_k, vein_k, hair_k)
 
 
 def set_skin(h: SkinHandles, s: SkinSample) -> None:
@@ -288,7 +359,11 @@ def set_skin(h: SkinHandles, s: SkinSample) -> None:
     b = h.skin_bsdf.inputs
     h.rough_base.outputs[0].default_value = s.roughness
     b["Subsurface Radius"].default_value = s.subsurface_radius
-    h.bump.inputs["Strength"].default_value = 0.25 * s.bump  # subtle: pores are sub-pixel at dataset sizes
+    # subtle: pores are sub-pixel at dataset sizes; they show as a broken-up specular sheen
+    h.bump.inputs["Strength"].default_value = (0.5 if PORES else 0.25) * s.bump
+    if h.vein_k is not None:
+        h.vein_k.outputs[0].default_value = s.veins
+        h.hair_k.outputs[0].default_value = 0.6 * s.hair
     h.crease_bump.inputs["Strength"].default_value = min(1.0, 0.5 + 1.5 * s.bump)
     n = h.nail_bsdf.inputs
     h.nail_base.outputs[0].default_value = (*(s.polish or s.nail_color), 1.0)
@@ -300,11 +375,14 @@ def set_skin(h: SkinHandles, s: SkinSample) -> None:
 
 def add_skin_attributes(mesh: Any, palm: np.ndarray, nail: np.ndarray, crease_t: np.ndarray | None = None,
                         crease_w: np.ndarray | None = None, palm_lines: np.ndarray | None = None,
-                        nail_u: np.ndarray | None = None) -> None:
+                        nail_u: np.ndarray | None = None, veins: np.ndarray | None = None,
+                        hair: np.ndarray | None = None, rest: np.ndarray | None = None) -> None:
     """Store per-vertex ``synth_palm`` and ``synth_nail`` (``(V,)`` floats 0..1), the crease
     attributes ``synth_crease_t`` (metres) / ``synth_crease_w`` (0..1), the palm-line distances
-    (``(V, 3)`` metres) and the nail coordinate ``synth_nail_u`` on a mesh (when not given: no
-    creases, no palm lines, no lunula / free edge)."""
+    (``(V, 3)`` metres), the nail coordinate ``synth_nail_u``, the dorsal vein distance
+    ``synth_vein`` (metres), the hair weight ``synth_hair`` and the rest-pose positions
+    ``synth_rest`` (``(V, 3)``, texture coordinates that stick to the skin) on a mesh (when not
+    given: no creases, no palm lines, no lunula / free edge, no veins, no hair)."""
     zeros = np.zeros(len(palm), dtype=np.float32)
     far = np.full(len(palm), 0.05, dtype=np.float32)
     lines = [far] * 3 if palm_lines is None else [palm_lines[:, c] for c in range(3)]
@@ -314,6 +392,12 @@ def add_skin_attributes(mesh: Any, palm: np.ndarray, nail: np.ndarray, crease_t:
                          *zip(LINE_ATTRS, lines, strict=True)):
         attr = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
         attr.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
+    for name, values in ((VEIN_ATTR, far if veins is None else veins), (HAIR_ATTR, zeros if hair is None else hair)):
+        attr = mesh.attributes.get(name) or mesh.attributes.new(name, "FLOAT", "POINT")
+        attr.data.foreach_set("value", np.ascontiguousarray(values, dtype=np.float32))
+    if rest is not None:
+        attr = mesh.attributes.get(REST_ATTR) or mesh.attributes.new(REST_ATTR, "FLOAT_VECTOR", "POINT")
+        attr.data.foreach_set("vector", np.ascontiguousarray(rest, dtype=np.float32).ravel())
 
 
 def set_contact(mesh: Any, contact: np.ndarray) -> None:
@@ -496,10 +580,121 @@ def set_world(h: WorldHandles, s: LightingSample) -> None:
     grey = float(np.dot(np.add(bg.color_a, bg.color_b) / 2.0, (0.2126, 0.7152, 0.0722)))
     h.bokeh_dim.inputs[7].default_value = (*(min(1.0, 2.0 * grey + 0.05),) * 3, 1.0)
     h.sel_image.inputs["Factor"].default_value = 1.0 if bg.kind == "image" else 0.0
-    h.sel_env.inputs["Factor"].default_value = 1.0 if bg.kind == "environment" else 0.0
+    h.sel_env.inputs["Factor"].default_value = 1.0 if bg.kind in ("environment", "room") else 0.0
     if bg.kind == "image" and bg.image:
         h.vis_image.image = _image(h, bg.image, "sRGB")
-    h.vis_bg.inputs["Strength"].default_value = e.strength if bg.kind == "environment" else 1.0
+    h.vis_bg.inputs["Strength"].default_value = e.strength if bg.kind in ("environment", "room") else 1.0
+
+
+# ---- room backdrop (background kind ``room``) ----------------------------------------------
+
+#: Build the room backdrop (``benchmarks/bench_render.py --realism`` hides it to measure its cost).
+ROOM = True
+
+
+@dataclass
+class RoomHandles:
+    obj: Any
+    materials: dict[str, Any]
+    bsdf: dict[str, Any]
+    window_emission: Any
+
+
+def build_room(scene: Any) -> RoomHandles:
+    """The room's one mesh of fixed topology (:data:`synth.scene.room.N_BOXES` boxes, 8 corners
+    and 12 triangles each, one material per :data:`synth.scene.room.MATERIALS` entry), hidden
+    until a sample has a room. Its materials have pass index 0 and write no part AOV, so the
+    room is background in the label passes."""
+    from synth.scene import room as rm
+
+    bpy = _bpy()
+    mesh = bpy.data.meshes.new("synth_room")
+    F = (rm.BOX_FACES[None] + 8 * np.arange(rm.N_BOXES)[:, None, None]).reshape(-1, 3)
+    mesh.vertices.add(8 * rm.N_BOXES)
+    mesh.loops.add(3 * len(F))
+    mesh.polygons.add(len(F))
+    mesh.loops.foreach_set("vertex_index", F.astype(np.int32).ravel())
+    mesh.polygons.foreach_set("loop_start", np.arange(0, 3 * len(F), 3, dtype=np.int32))
+    mesh.polygons.foreach_set("loop_total", np.full(len(F), 3, dtype=np.int32))
+    mats, bsdfs = {}, {}
+    emission = None
+    for name in rm.MATERIALS:
+        mat = bpy.data.materials.new(f"synth_room_{name}")
+        mat.use_nodes = True
+        mat.pass_index = 0
+        nt = mat.node_tree
+        N, L = nt.nodes, nt.links
+        N.clear()
+        out = N.new("ShaderNodeOutputMaterial")
+        if name == "window":  # a bright pane: daylight seen through the window
+            em = N.new("ShaderNodeEmission")
+            L.new(em.outputs[0], out.inputs["Surface"])
+            emission = em
+            # not a light to sample: a glowing pane seen by the camera (light-tree sampling of it
+            # cost every shading point a shadow ray; the scene's lights and world light the hand)
+            mat.cycles.emission_sampling = "NONE"
+        else:
+            # diffuse only (walls, wood, books, paint): one lobe to evaluate and sample, so a room
+            # pixel costs little more than a world pixel
+            b = N.new("ShaderNodeBsdfDiffuse")
+            L.new(b.outputs["BSDF"], out.inputs["Surface"])
+            if name in ("floor", "wood"):  # grain: colour streaks along the board (object x)
+                tc = N.new("ShaderNodeTexCoord")
+                mp = N.new("ShaderNodeMapping")
+                mp.inputs["Scale"].default_value = (1.0, 12.0, 12.0)
+                L.new(tc.outputs["Object"], mp.inputs["Vector"])
+                nz = N.new("ShaderNodeTexNoise")
+                nz.inputs["Scale"].default_value = 4.0
+                nz.inputs["Detail"].default_value = 1.0
+                L.new(mp.outputs["Vector"], nz.inputs["Vector"])
+                rgb = N.new("ShaderNodeRGB")
+                mix = N.new("ShaderNodeMix")
+                mix.data_type = "RGBA"
+                mix.blend_type = "MULTIPLY"
+                L.new(nz.outputs["Fac"], mix.inputs["Factor"])
+                L.new(rgb.outputs[0], mix.inputs[6])
+                mix.inputs[7].default_value = (0.55, 0.5, 0.45, 1.0)
+                L.new(mix.outputs[2], b.inputs["Color"])
+                bsdfs[name + "_rgb"] = rgb
+            bsdfs[name] = b
+        mats[name] = mat
+        mesh.materials.append(mat)
+    mesh.polygons.foreach_set("material_index", np.repeat(rm.SLOTS, 12).astype(np.int32))
+    mesh.polygons.foreach_set("use_smooth", np.zeros(len(F), dtype=bool))
+    mesh.update(calc_edges=True)
+    obj = bpy.data.objects.new("synth_room", mesh)
+    # Seen by camera rays and casting shadows, but not by diffuse / glossy / transmission rays:
+    # with full interreflection every path inside a room ran to the bounce limit instead of
+    # escaping to the world (+0.68 CPU-s per 256 px draft sample, doubling it); this way a room
+    # pixel costs about what a world pixel does. The hand's light is unchanged (the room stays
+    # out of its indirect light, as with the card backgrounds).
+    obj.visible_diffuse = False
+    obj.visible_glossy = False
+    obj.visible_transmission = False
+    obj.hide_render = True
+    scene.collection.objects.link(obj)
+    return RoomHandles(obj, mats, bsdfs, emission)
+
+
+def set_room(h: RoomHandles, room: Any) -> None:
+    """Show ``room`` (a :class:`synth.scene.room.Room`; None hides the room): move the box
+    corners, set the material values."""
+    if room is None or not ROOM:
+        h.obj.hide_render = True
+        return
+    mesh = h.obj.data
+    mesh.vertices.foreach_set("co", np.ascontiguousarray(room.corners, dtype=np.float32).ravel())
+    mesh.update()
+    for name, b in h.bsdf.items():
+        if name.endswith("_rgb"):
+            b.outputs[0].default_value = (*room.colors[name[:-4]], 1.0)
+            continue
+        if name not in ("floor", "wood"):
+            b.inputs["Color"].default_value = (*room.colors[name], 1.0)
+        b.inputs["Roughness"].default_value = room.roughness[name]
+    h.window_emission.inputs["Color"].default_value = (*room.window_color, 1.0)
+    h.window_emission.inputs["Strength"].default_value = room.window_strength
+    h.obj.hide_render = False
 
 
 # ---- lights -------------------------------------------------------------------------------

@@ -244,6 +244,7 @@ class BlenderRenderer:
         self.app_skin = appearance.build_skin_group("synth_skin_monk")
         self.app_world = appearance.build_world("synth_world_natural")
         self.app_lights = appearance.build_lights(scene)
+        self.app_room = appearance.build_room(scene)
         self.basic_world = world
         self.materials_monk = _part_materials("synth_skin_monk_part", self.app_skin.group)
         self._skin_mode = "basic"
@@ -261,7 +262,7 @@ class BlenderRenderer:
             self.objects[side] = self._build_hand_object(side, hm)
             if hm.palm is not None and hm.nail is not None:
                 appearance.add_skin_attributes(self.objects[side].data, hm.palm, hm.nail, hm.crease_t, hm.crease_w,
-                                               hm.palm_lines, hm.nail_u)
+                                               hm.palm_lines, hm.nail_u, hm.veins, hm.hair, hm.rest_vertices)
 
     def _build_skin_group(self) -> None:
         bpy = _bpy()
@@ -413,8 +414,10 @@ class BlenderRenderer:
             self.scene.world = self.app_world.world
             appearance.set_world(self.app_world, lighting)
             appearance.set_lights(self.app_lights, lighting, lambda p, t: _matrix(_light_pose(p, t)))
+            appearance.set_room(self.app_room, spec.room)
             self.light.hide_render = True
         else:
+            appearance.set_room(self.app_room, None)
             self.scene.world = self.basic_world
             for obj in self.app_lights:
                 obj.hide_render = True
