@@ -26,7 +26,6 @@ import ipaddress
 import json
 import logging
 import os
-import random
 import re
 import secrets
 import threading
@@ -36,6 +35,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
 
 from synth.dataset.layout import LABEL_KEY, ManifestEntry, read_manifest
 from synth.hand.keypoints import SKELETON
@@ -185,8 +186,9 @@ class ReviewApp:
         ids = [s["id"] for s in self.samples if "rgb" in s["kinds"]]
         if len(ids) < 2:
             return None
-        rnd = random.Random(len(done) * 1009 + skip)
-        a, b = rnd.sample(ids, 2)
+        # the page's own pair draw (not generated content): an explicit Generator seeded by the progress
+        pick = np.random.default_rng([len(done), skip]).choice(len(ids), 2, replace=False)
+        a, b = ids[int(pick[0])], ids[int(pick[1])]
         return {"source": "random", "a": a, "b": b, "a_kind": "rgb", "b_kind": "rgb",
                 "caption": self.by_id[a]["caption"], "caption_b": self.by_id[b]["caption"], "left": None}
 
