@@ -67,8 +67,9 @@ def check_planned(overrides: Sequence[str], seed: int, ids: Iterable[int]) -> li
     return bad
 
 
-def check_chunk(task: tuple[str, int, int, int]) -> tuple[str, int, int, list[tuple[int, str]]]:
-    """:func:`check_planned` of ``(mode, seed, first, stop)`` (a picklable task for process
-    pools); returns ``(mode, seed, n, failures)``."""
-    mode, seed, first, stop = task
-    return mode, seed, stop - first, check_planned(MODES[mode], seed, range(first, stop))
+def check_chunk(task: tuple) -> tuple[str, int, int, list[tuple[int, str]]]:
+    """:func:`check_planned` of ``(mode, seed, first, stop[, extra_overrides])`` (a picklable task
+    for process pools); returns ``(mode, seed, n, failures)``."""
+    mode, seed, first, stop, *rest = task
+    extra = tuple(rest[0]) if rest else ()
+    return mode, seed, stop - first, check_planned(MODES[mode] + extra, seed, range(first, stop))

@@ -232,7 +232,9 @@ def object_view(cam: Camera, hand: np.ndarray, obj: np.ndarray, res: int = VIS_R
         need = np.argwhere(empty)
         vals = zo[have[:, 0], have[:, 1]]
         fill = None
-        if len(have) >= 4 and np.linalg.matrix_rank(have - have.mean(axis=0)) == 2:
+        if len(have) == 0:  # every object point lies outside the image, only its hull crosses it
+            fill = np.full(len(need), float(np.median(po[:, 2])))
+        elif len(have) >= 4 and np.linalg.matrix_rank(have - have.mean(axis=0)) == 2:
             fill = griddata(have.astype(np.float64), vals, need.astype(np.float64), method="linear")
         if fill is None:
             fill = np.full(len(need), np.nan)
