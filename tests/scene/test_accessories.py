@@ -87,7 +87,8 @@ def test_attachment_follows_bone(rig):
 def test_plan_determinism_and_zero_probs():
     from synth.render.job import load_rigs
 
-    base = {"count": 4, "render": {"resolution": 64}, "lighting": {"table_prob": 0.0}}
+    # no default held objects either: this test is about worn accessories only
+    base = {"count": 4, "render": {"resolution": 64}, "lighting": {"table_prob": 0.0}, "props": {"grasp_fraction": 0.0, "fraction": 0.0}}
     cfg0 = JobConfig.from_dict({**base, "accessories": {"sleeve_prob": 0, "watch_prob": 0, "bracelet_prob": 0,
                                                           "ring_prob": 0}})
     cfg1 = JobConfig.from_dict({**base, "accessories": {"sleeve_prob": 1, "watch_prob": 1, "ring_prob": 1}})

